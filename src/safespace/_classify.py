@@ -1,0 +1,303 @@
+"""The tag vocabulary: sort raw features into a Layout's layers, with typed columns.
+
+This is the one place that reads OSM tags to decide what a feature is. Readers only
+produce raw features; rules only read layers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from safespace._units import is_yes, parse_length, parse_number, parse_speed
+
+VEHICULAR = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+        "unclassified",
+        "residential",
+        "service",
+        "living_street",
+        "road",
+        "busway",
+    }
+)
+FOOT_ONLY = frozenset(
+    {
+        "footway",
+        "path",
+        "pedestrian",
+        "steps",
+        "cycleway",
+        "track",
+        "bridleway",
+        "corridor",
+    }
+)
+NO_FOOT_BY_DEFAULT = frozenset({"motorway", "motorway_link", "busway"})
+PLANTING = frozenset({"tree", "tree_row", "shrub", "scrub", "shrubbery"})
+# police=* subtypes a member of the public cannot walk into for help (OSM wiki Key:police).
+NOT_PUBLIC_FACING = frozenset(
+    {
+        "barracks",
+        "car_pound",
+        "car_repair",
+        "detention",
+        "dog_unit",
+        "horse",
+        "naval_base",
+        "range",
+        "storage",
+        "training_area",
+        "checkpoint",
+        "academy",
+    }
+)
+
+LAYERS: tuple[str, ...] = (
+    "buildings",
+    "entrances",
+    "streets",
+    "foot_routes",
+    "pedestrian_areas",
+    "lamps",
+    "police",
+    "emergency_phones",
+    "boundary",
+    "planting",
+    "barriers",
+    "parking",
+)
+
+_POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+_LINEAR = (shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING)
+_POINT = (shapely.GeometryType.POINT,)
+
+
+def _text(tags: dict, key: str) -> str | None:
+    value = tags.get(key)
+    return None if value is None or value == "" else str(value)
+
+
+def _foot_allowed(tags: dict) -> bool:
+    foot = (tags.get("foot") or "").lower()
+    if foot in ("no", "private", "use_sidepath"):
+        return False
+    if foot in ("yes", "designated", "permissive"):
+        return True
+    access = (tags.get("access") or "").lower()
+    if access in ("no", "private"):
+        return False
+    highway = tags.get("highway")
+    if highway in NO_FOOT_BY_DEFAULT:
+        return False
+    if highway == "cycleway" and foot == "":
+        return True  # most jurisdictions allow walking on cycleways unless foot=no
+    return True
+
+
+def _is_site(tags: dict) -> bool:
+    return tags.get("safespace:role") == "site"
+
+
+def layer_of(tags: dict, geom_type: int) -> list[str]:
+    """The layers a feature with these tags and geometry type belongs to (maybe several)."""
+    layers = []
+    polygonal = geom_type in _POLYGONAL
+    linear = geom_type in _LINEAR
+    point = geom_type in _POINT
+    if _is_site(tags) and polygonal:
+        return ["boundary"]
+    highway = tags.get("highway")
+    building = tags.get("building")
+    amenity = tags.get("amenity")
+    if amenity == "police":
+        layers.append("police")
+    elif building and building != "no" and polygonal:
+        layers.append("buildings")
+    if amenity == "police" and building and building != "no" and polygonal:
+        layers.append("buildings")
+    if (tags.get("entrance") or tags.get("door")) and point:
+        layers.append("entrances")
+    if highway == "street_lamp":
+        layers.append("lamps")
+    if tags.get("emergency") == "phone":
+        layers.append("emergency_phones")
+    if highway and linear and highway not in ("street_lamp",):
+        if highway in VEHICULAR:
+            layers.append("streets")
+        if (highway in VEHICULAR or highway in FOOT_ONLY) and _foot_allowed(tags):
+            layers.append("foot_routes")
+    if polygonal and (
+        (highway == "pedestrian" and is_yes(tags.get("area", "yes")))
+        or tags.get("area:highway") in ("pedestrian", "footway")
+        or tags.get("place") == "square"
+    ):
+        layers.append("pedestrian_areas")
+    if tags.get("natural") in PLANTING:
+        layers.append("planting")
+    if tags.get("barrier"):
+        layers.append("barriers")
+    if amenity == "parking" or tags.get("parking") in ("surface", "multi-storey", "underground"):
+        if amenity != "police":
+            layers.append("parking")
+    return layers
+
+
+# --- typed columns per layer -------------------------------------------------------------
+
+
+def _common(tags: dict) -> dict:
+    return {"name": _text(tags, "name")}
+
+
+def _building_cols(tags: dict) -> dict:
+    height = parse_length(tags.get("height"))
+    levels = parse_number(tags.get("building:levels"))
+    frontage = _text(tags, "safespace:frontage")
+    return {
+        "building": _text(tags, "building") or "yes",
+        "height_m": height,
+        "levels": levels,
+        "frontage": frontage,
+    }
+
+
+def _way_cols(tags: dict) -> dict:
+    return {
+        "highway": _text(tags, "highway"),
+        "lit": _text(tags, "lit"),
+        "width_m": parse_length(tags.get("width")),
+        "maxspeed_kmh": parse_speed(tags.get("maxspeed")),
+        "oneway": (tags.get("oneway") or "").lower() in ("yes", "true", "1", "-1"),
+        "tunnel": is_yes(tags.get("tunnel")),
+        "covered": is_yes(tags.get("covered")),
+        "foot": _text(tags, "foot"),
+        "layer": parse_number(tags.get("layer")),
+    }
+
+
+def _lamp_cols(tags: dict) -> dict:
+    return {
+        "height_m": parse_length(tags.get("height") or tags.get("lamp_mount:height")),
+        "lumens": parse_number(tags.get("safespace:lumens")),
+        "photometry": _text(tags, "safespace:photometry"),
+        "tilt_deg": parse_number(tags.get("safespace:tilt")),
+        "azimuth_deg": parse_number(tags.get("safespace:azimuth") or tags.get("direction")),
+        "maintenance_factor": parse_number(tags.get("safespace:maintenance_factor")),
+    }
+
+
+def _police_cols(tags: dict) -> dict:
+    subtype = _text(tags, "police")
+    return {"police": subtype, "public_facing": subtype not in NOT_PUBLIC_FACING}
+
+
+def _planting_cols(tags: dict) -> dict:
+    return {
+        "natural": _text(tags, "natural"),
+        "height_m": parse_length(tags.get("height")),
+        "crown_base_m": parse_length(tags.get("safespace:crown_base")),
+    }
+
+
+def _barrier_cols(tags: dict) -> dict:
+    return {"barrier": _text(tags, "barrier"), "height_m": parse_length(tags.get("height"))}
+
+
+def _entrance_cols(tags: dict) -> dict:
+    return {"entrance": _text(tags, "entrance") or _text(tags, "door")}
+
+
+def _parking_cols(tags: dict) -> dict:
+    return {"parking": _text(tags, "parking"), "access": _text(tags, "access")}
+
+
+_COLUMNS: dict[str, Callable[[dict], dict]] = {
+    "buildings": _building_cols,
+    "entrances": _entrance_cols,
+    "streets": _way_cols,
+    "foot_routes": _way_cols,
+    "lamps": _lamp_cols,
+    "police": _police_cols,
+    "planting": _planting_cols,
+    "barriers": _barrier_cols,
+    "parking": _parking_cols,
+}
+
+# The column names each layer has (used to build empty layers with the right schema).
+SCHEMA: dict[str, tuple[str, ...]] = {
+    layer: ("fid", "origin", "name", "tags")
+    + tuple(_COLUMNS[layer]({}).keys() if layer in _COLUMNS else ())
+    + (("public_facing", "access_point") if layer == "police" else ())
+    + (("building_fid",) if layer == "entrances" else ())
+    for layer in LAYERS
+}
+
+
+def empty_layer(layer: str, crs) -> gpd.GeoDataFrame:
+    """An empty layer with its full schema."""
+    columns = dict.fromkeys(dict.fromkeys(SCHEMA[layer]))
+    return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs=crs)
+
+
+def classify(raw: gpd.GeoDataFrame, origin: str = "proposal") -> dict[str, gpd.GeoDataFrame]:
+    """Sort raw features into layers with typed columns.
+
+    Parameters
+    ----------
+    raw
+        Raw features (``fid``, ``tags``, ``geometry``), cleaned, in the metric CRS.
+    origin
+        ``"proposal"`` or ``"context"``, stored on every row.
+
+    Returns
+    -------
+    dict of layer name to GeoDataFrame
+        Every layer in :data:`LAYERS`, empty ones included.
+    """
+    rows: dict[str, list[dict]] = {layer: [] for layer in LAYERS}
+    geoms: dict[str, list] = {layer: [] for layer in LAYERS}
+    types = shapely.get_type_id(raw.geometry.values)
+    for fid, tags, geom, gtype in zip(
+        raw["fid"].to_numpy(), raw["tags"].to_numpy(), raw.geometry.values, types, strict=True
+    ):
+        for layer in layer_of(tags, int(gtype)):
+            row = {"fid": fid, "origin": origin, "tags": tags, **_common(tags)}
+            extra = _COLUMNS.get(layer)
+            if extra is not None:
+                row.update(extra(tags))
+            rows[layer].append(row)
+            geoms[layer].append(geom)
+    out = {}
+    for layer in LAYERS:
+        if not rows[layer]:
+            out[layer] = empty_layer(layer, raw.crs)
+            continue
+        frame = gpd.GeoDataFrame(pd.DataFrame(rows[layer]), geometry=geoms[layer], crs=raw.crs)
+        out[layer] = frame
+    return out
+
+
+def is_missing(value) -> bool:
+    """True for None and NaN."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def finite_or_nan(values) -> np.ndarray:
+    """A float array with non-numbers as NaN."""
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)

@@ -1,0 +1,258 @@
+"""Running rules over a layout, and what comes out: the Assessment."""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+
+from safespace._version import __version__
+from safespace.findings import AREAS, Finding, InputNote, Metric, Score, severity_rank
+from safespace.layout import Layout, layout_from
+from safespace.rules.engine import Rule, Site, discover_rules, run_rule, select_rules
+from safespace.rules.profiles import Profile, load_profile
+
+# Points an area loses per finding when its rules give no score of their own.
+SEVERITY_PENALTY = {"info": 0.0, "low": 3.0, "medium": 8.0, "high": 15.0}
+
+
+@dataclass
+class RuleFailure:
+    """A rule that raised: recorded, and the other rules still ran."""
+
+    rule_id: str
+    error: str
+    message: str
+    traceback: str
+
+
+@dataclass
+class Assessment:
+    """The result of assessing a layout: findings, scores, metrics, notes and provenance.
+
+    Attributes
+    ----------
+    findings
+        Every :class:`Finding`, sorted by area, severity (highest first) and rule id.
+    scores
+        Per rule area that ran, a :class:`Score` 0–100 with a one-line explanation.
+    metrics
+        Per area, measured values by key.
+    notes
+        Input notes from reading the layout (repairs, drops, merges).
+    failures
+        Rules that raised, with their errors.
+    provenance
+        safespace version, profile name and hash, rules run, and each input's SHA-256.
+    layout
+        The layout that was assessed (not serialised).
+    """
+
+    findings: list[Finding]
+    scores: dict[str, Score]
+    metrics: dict[str, dict[str, Any]]
+    notes: list[InputNote]
+    failures: list[RuleFailure]
+    provenance: dict[str, Any]
+    layout: Layout | None = field(default=None, repr=False)
+    profile: Profile | None = field(default=None, repr=False)
+
+    @property
+    def crs(self):
+        """The metric CRS finding geometries are in."""
+        return self.layout.crs if self.layout is not None else None
+
+    def counts(self) -> dict[str, int]:
+        """Number of findings per severity."""
+        c = Counter(f.severity for f in self.findings)
+        return {s: c.get(s, 0) for s in ("high", "medium", "low", "info")}
+
+    def worst_severity(self) -> str | None:
+        """The highest severity among the findings, or None."""
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=severity_rank)
+
+    def summary_line(self) -> str:
+        """One line: finding counts by severity, scores, failures."""
+        c = self.counts()
+        scores = ", ".join(f"{a} {s.value:.0f}" for a, s in self.scores.items())
+        line = (
+            f"{len(self.findings)} findings ({c['high']} high, {c['medium']} medium, "
+            f"{c['low']} low, {c['info']} info)"
+        )
+        if scores:
+            line += f"; scores: {scores}"
+        if self.failures:
+            line += f"; {len(self.failures)} rule(s) failed: " + ", ".join(
+                f.rule_id for f in self.failures
+            )
+        return line
+
+    # -- output --------------------------------------------------------------------------
+    def to_geodataframe(self, crs: Any = None) -> gpd.GeoDataFrame:
+        """Findings as a GeoDataFrame (layout CRS, or ``crs`` if given), one row each."""
+        from safespace.io.writers import findings_frame
+
+        return findings_frame(self, crs=crs)
+
+    def to_geojson(self, path: str | Path) -> Path:
+        """Write findings as RFC 7946 GeoJSON in WGS84; byte-identical for the same input."""
+        from safespace.io.writers import write_geojson
+
+        return write_geojson(self, path)
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write findings as CSV (geometry as WKT in WGS84)."""
+        from safespace.io.writers import write_csv
+
+        return write_csv(self, path)
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write the whole assessment (findings, scores, metrics, notes, provenance) as JSON."""
+        from safespace.io.writers import write_json
+
+        return write_json(self, path)
+
+    def to_gpkg(self, path: str | Path) -> Path:
+        """Write findings to a GeoPackage (layer per geometry type) in the layout's CRS."""
+        from safespace.io.writers import write_gpkg
+
+        return write_gpkg(self, path)
+
+    def to_html(self, path: str | Path) -> Path:
+        """Write the consultation report as one self-contained HTML file."""
+        from safespace.report import write_html
+
+        return write_html(self, path)
+
+    def write(self, path: str | Path, format: str | None = None) -> Path:
+        """Write in the format the extension (or ``format``) names."""
+        from safespace.io.writers import write_any
+
+        return write_any(self, path, format)
+
+
+def _area_scores(
+    findings: list[Finding], given: list[Score], areas_run: Iterable[str]
+) -> dict[str, Score]:
+    by_area: dict[str, list[Score]] = {}
+    for s in given:
+        by_area.setdefault(s.area, []).append(s)
+    scores = {}
+    for area in AREAS:
+        if area not in areas_run:
+            continue
+        if area in by_area:
+            parts = by_area[area]
+            value = sum(s.value for s in parts) / len(parts)
+            scores[area] = Score(area, round(value, 1), "; ".join(s.explanation for s in parts))
+            continue
+        mine = [f for f in findings if f.area == area]
+        c = Counter(f.severity for f in mine)
+        value = max(0.0, 100.0 - sum(SEVERITY_PENALTY[s] * n for s, n in c.items()))
+        if mine:
+            detail = ", ".join(f"{c[s]} {s}" for s in ("high", "medium", "low", "info") if c[s])
+            why = (
+                f"{len(mine)} finding(s) ({detail}); 100 less "
+                f"{', '.join(f'{SEVERITY_PENALTY[s]:g}' for s in ('high', 'medium', 'low'))} "
+                "per high/medium/low finding"
+            )
+        else:
+            why = "no findings from the rules that ran"
+        scores[area] = Score(area, round(value, 1), why)
+    return scores
+
+
+def _sort_key(f: Finding) -> tuple:
+    geom_key = f.geometry.wkb if f.geometry is not None else b""
+    return (f.area, -severity_rank(f.severity), f.rule_id, geom_key, f.message)
+
+
+def assess(
+    source_or_layout: Any,
+    *,
+    profile: str | Path | Profile = "default",
+    rules: Iterable[str] | None = None,
+    context: Any = None,
+    registry: Mapping[str, Rule] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Assessment:
+    """Assess a layout against a profile's rules.
+
+    Parameters
+    ----------
+    source_or_layout
+        A :class:`Layout`, or anything :func:`safespace.load` reads.
+    profile
+        A built-in profile name, a TOML path, or a loaded :class:`Profile`.
+    rules
+        Restrict to these rule ids or prefixes (``["SL", "LT001"]``), within the profile.
+    context
+        The existing area around a proposal (see :func:`safespace.load`).
+    registry
+        The rules to draw from (default: every rule registered under ``safespace.rules``).
+    progress
+        Called with a short message before each rule (the CLI prints it on stderr).
+
+    Returns
+    -------
+    Assessment
+        A rule that raises is recorded in ``failures``; the others still run.
+    """
+    layout = layout_from(source_or_layout, context=context)
+    registry = discover_rules() if registry is None else registry
+    prof = profile if isinstance(profile, Profile) else load_profile(profile, registry)
+    rule_ids = [r for r in prof.rule_ids if r in registry]
+    if rules is not None:
+        wanted = set(select_rules(registry, rules))
+        rule_ids = [r for r in rule_ids if r in wanted]
+
+    site = Site(layout)
+    findings: list[Finding] = []
+    metrics: dict[str, dict[str, Any]] = {}
+    given_scores: list[Score] = []
+    failures: list[RuleFailure] = []
+    areas_run: set[str] = set()
+    for rid in rule_ids:
+        rule_ = registry[rid]
+        if progress:
+            progress(f"{rid} {rule_.title}")
+        rule_site = site.with_params(prof.params.get(rid, rule_.defaults()))
+        try:
+            produced = list(run_rule(rule_, rule_site))
+        except Exception as exc:  # isolate a failing rule; the assessment goes on
+            failures.append(RuleFailure(rid, type(exc).__name__, str(exc), traceback.format_exc()))
+            continue
+        areas_run.add(rule_.area)
+        for item in produced:
+            if isinstance(item, Finding):
+                findings.append(item)
+            elif isinstance(item, Metric):
+                metrics.setdefault(item.area or rule_.area, {})[item.key] = item.value
+            else:
+                given_scores.append(item)
+    findings.sort(key=_sort_key)
+    provenance = {
+        "safespace_version": __version__,
+        "profile": prof.name,
+        "profile_sha256": prof.sha256,
+        "rules": rule_ids,
+        "inputs": list(layout.inputs),
+        "crs": layout.crs.to_string(),
+    }
+    return Assessment(
+        findings=findings,
+        scores=_area_scores(findings, given_scores, areas_run),
+        metrics=metrics,
+        notes=list(layout.notes),
+        failures=failures,
+        provenance=provenance,
+        layout=layout,
+        profile=prof,
+    )

@@ -1,0 +1,213 @@
+"""The ``safespace`` command.
+
+Exit codes: 0 ok; 1 findings at or above ``--fail-on`` (or, with ``--strict``, a rule
+failed); 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from safespace._version import __version__
+from safespace.errors import SafespaceError
+from safespace.findings import SEVERITIES, severity_rank
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Progress:
+    """Progress messages on stderr (never on stdout, which carries the summary)."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(
+                f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True
+            )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="safespace",
+        description="Assess public-space designs for safety: sightlines, lighting, "
+        "permeability and access to police premises.",
+        epilog="Exit codes: 0 ok; 1 findings at or above --fail-on, or a rule failed with "
+        "--strict; 2 usage or input error.",
+    )
+    p.add_argument("--version", action="version", version=f"safespace {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    a = sub.add_parser(
+        "assess",
+        help="assess a layout and write findings",
+        description="Assess a layout (GeoJSON, .osm/.osm.pbf/.osm.bz2/.osm.gz, "
+        ".gpkg) and write its findings.",
+    )
+    a.add_argument("path", help="the layout to assess")
+    a.add_argument("--context", help="the existing area the proposal sits in")
+    a.add_argument("--boundary", help="the site boundary (a polygon file)")
+    a.add_argument(
+        "--profile",
+        default="default",
+        help="a built-in profile name or a TOML file (default: %(default)s)",
+    )
+    a.add_argument("--rules", help="comma-separated rule ids or prefixes, e.g. SL,LT001")
+    a.add_argument("-o", "--output", help="output file (format from the extension)")
+    a.add_argument(
+        "--format",
+        choices=["geojson", "gpkg", "csv", "json", "html"],
+        help="output format, when the extension does not say",
+    )
+    a.add_argument("--crs", help="metric CRS to work in (default: UTM of the data)")
+    a.add_argument(
+        "--fail-on", choices=SEVERITIES, help="exit 1 when a finding is at or above this severity"
+    )
+    a.add_argument("--strict", action="store_true", help="exit 1 when any rule failed")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+    c = sub.add_parser(
+        "compare",
+        help="compare a proposal with the existing situation",
+        description="Findings new in AFTER, resolved from BEFORE, and unchanged.",
+    )
+    c.add_argument("before")
+    c.add_argument("after")
+    c.add_argument("--profile", default="default")
+    c.add_argument("--context", help="context for both layouts")
+    c.add_argument("-o", "--output", help="output file (.geojson or .html)")
+    c.add_argument("-q", "--quiet", action="store_true")
+
+    r = sub.add_parser(
+        "rules",
+        help="list the rules a profile runs",
+        description="List rules: id, title, area, parameters, references.",
+    )
+    r.add_argument("--profile", default="default")
+
+    v = sub.add_parser(
+        "validate",
+        help="read and repair a layout; list input problems",
+        description="Read a layout, repair what can be repaired, and list every "
+        "input note. Exit 1 when there are warnings.",
+    )
+    v.add_argument("path")
+    v.add_argument("--context")
+    return p
+
+
+def _cmd_assess(args) -> int:
+    import safespace
+
+    progress = _Progress(args.quiet)
+    progress(f"reading {args.path}")
+    layout = safespace.load(args.path, context=args.context, crs=args.crs, boundary=args.boundary)
+    progress(f"read {layout!r}")
+    rules = [r for r in args.rules.split(",") if r] if args.rules else None
+    result = safespace.assess(layout, profile=args.profile, rules=rules, progress=progress)
+    if args.output:
+        out = result.write(args.output, args.format)
+        progress(f"wrote {out}")
+    elif args.format:
+        raise SafespaceError("--format needs -o/--output")
+    for failure in result.failures:
+        print(f"rule {failure.rule_id} failed: {failure.error}: {failure.message}", file=sys.stderr)
+    print(result.summary_line())
+    if args.strict and result.failures:
+        return EXIT_FINDINGS
+    if args.fail_on:
+        worst = result.worst_severity()
+        if worst is not None and severity_rank(worst) >= severity_rank(args.fail_on):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _cmd_compare(args) -> int:
+    import safespace
+
+    progress = _Progress(args.quiet)
+    progress(f"assessing {args.before}")
+    before = safespace.assess(args.before, profile=args.profile, context=args.context)
+    progress(f"assessing {args.after}")
+    after = safespace.assess(args.after, profile=args.profile, context=args.context)
+    comparison = safespace.compare(before, after)
+    if args.output:
+        suffix = Path(args.output).suffix.lower()
+        if suffix in (".html", ".htm"):
+            comparison.to_html(args.output)
+        elif suffix in (".geojson", ".json"):
+            comparison.to_geojson(args.output)
+        else:
+            raise SafespaceError(f"compare writes .geojson or .html, not {suffix!r}")
+        progress(f"wrote {args.output}")
+    print(comparison.summary_line())
+    return EXIT_OK
+
+
+def _cmd_rules(args) -> int:
+    from safespace.rules.engine import discover_rules
+    from safespace.rules.profiles import load_profile
+
+    registry = discover_rules()
+    profile = load_profile(args.profile, registry)
+    for rid in profile.rule_ids:
+        r = registry[rid]
+        print(f"{r.id}  {r.title}  [{r.area}]" + (f"  view: {r.view}" if r.view else ""))
+        for name, param in r.params.items():
+            value = profile.params[rid][name]
+            unit = f" {param.unit}" if param.unit else ""
+            print(
+                f"    {name} = {value!r}{unit}  — {profile.sources[rid].get(name) or 'no source'}"
+            )
+        for ref in r.references:
+            print(f"    ref: {ref}")
+    print(f"{len(profile.rule_ids)} rules in profile {profile.name}")
+    return EXIT_OK
+
+
+def _cmd_validate(args) -> int:
+    import safespace
+
+    layout = safespace.load(args.path, context=args.context)
+    for note in layout.notes:
+        print(note)
+    counts = ", ".join(f"{k} {v}" for k, v in layout.summary().items() if v)
+    warnings = sum(n.level != "info" for n in layout.notes)
+    print(
+        f"{args.path}: {counts}; {len(layout.notes)} note(s), {warnings} warning(s); "
+        f"working CRS {layout.crs.to_string()}"
+    )
+    return EXIT_FINDINGS if warnings else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    handlers = {
+        "assess": _cmd_assess,
+        "compare": _cmd_compare,
+        "rules": _cmd_rules,
+        "validate": _cmd_validate,
+    }
+    extra = getattr(args, "handler", None)
+    try:
+        return (extra or handlers[args.command])(args)
+    except SafespaceError as exc:
+        print(f"safespace: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

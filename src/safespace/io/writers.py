@@ -1,0 +1,296 @@
+"""Writers: findings as GeoJSON (WGS84), GeoPackage, CSV and JSON; deterministic output."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from safespace.errors import InputError
+
+WGS84 = CRS.from_epsg(4326)
+GEOJSON_DECIMALS = 8  # 1e-8 degree is about 1 mm: a point survives the round trip within 1 cm
+FORMATS = {
+    ".geojson": "geojson",
+    ".json": "json",
+    ".csv": "csv",
+    ".gpkg": "gpkg",
+    ".html": "html",
+    ".htm": "html",
+}
+
+
+def jsonable(value: Any) -> Any:
+    """A value made JSON-safe and deterministic: NumPy scalars to Python, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return round(value, 6)
+    if isinstance(value, shapely.Geometry):
+        return value.wkt
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _atomic_write(path: Path, text: str | bytes) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _geoms_in(assessment, crs) -> np.ndarray:
+    geoms = np.array([f.geometry for f in assessment.findings], dtype=object)
+    if len(geoms) == 0 or assessment.crs is None:
+        return geoms
+    target = CRS.from_user_input(crs)
+    if target.equals(assessment.crs):
+        return geoms
+    series = gpd.GeoSeries(geoms, crs=assessment.crs).to_crs(target)
+    return (
+        series.values.to_numpy()
+        if hasattr(series.values, "to_numpy")
+        else np.asarray(series.values)
+    )
+
+
+def finding_records(assessment) -> list[dict[str, Any]]:
+    """One flat, JSON-safe dict per finding (without geometry), in assessment order."""
+    records = []
+    for n, f in enumerate(assessment.findings, start=1):
+        records.append(
+            {
+                "finding_id": f"{f.rule_id}-{n:04d}",
+                "rule_id": f.rule_id,
+                "area": f.area,
+                "severity": f.severity,
+                "title": f.title,
+                "message": f.message,
+                "recommendation": f.recommendation,
+                "view": f.view,
+                "evidence": jsonable(f.evidence),
+                "references": list(f.references),
+                "features": list(f.features),
+            }
+        )
+    return records
+
+
+def findings_frame(assessment, crs: Any = None) -> gpd.GeoDataFrame:
+    """Findings as a GeoDataFrame in the layout CRS (or ``crs``)."""
+    target = crs if crs is not None else assessment.crs
+    geoms = (
+        _geoms_in(assessment, target)
+        if crs is not None
+        else [f.geometry for f in assessment.findings]
+    )
+    records = finding_records(assessment)
+    columns = [
+        "finding_id",
+        "rule_id",
+        "area",
+        "severity",
+        "title",
+        "message",
+        "recommendation",
+        "view",
+        "evidence",
+        "references",
+        "features",
+    ]
+    frame = gpd.GeoDataFrame(records or {c: [] for c in columns}, geometry=list(geoms), crs=target)
+    return frame
+
+
+def _round_geometry(geom) -> dict | None:
+    if geom is None or geom.is_empty:
+        return None
+    rounded = shapely.set_precision(geom, 10**-GEOJSON_DECIMALS, mode="pointwise")
+    return json.loads(shapely.to_geojson(rounded))
+
+
+def geojson_document(assessment) -> dict[str, Any]:
+    """The findings FeatureCollection (WGS84) with scores and provenance as foreign members."""
+    geoms = _geoms_in(assessment, WGS84)
+    features = []
+    for record, geom in zip(finding_records(assessment), geoms, strict=True):
+        features.append(
+            {
+                "type": "Feature",
+                "id": record["finding_id"],
+                "geometry": _round_geometry(geom),
+                "properties": record,
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "safespace": jsonable(
+            {
+                "provenance": assessment.provenance,
+                "scores": {
+                    a: {"value": s.value, "explanation": s.explanation}
+                    for a, s in assessment.scores.items()
+                },
+                "metrics": assessment.metrics,
+                "input_notes": [asdict(n) for n in assessment.notes],
+                "failures": [
+                    {"rule_id": f.rule_id, "error": f.error, "message": f.message}
+                    for f in assessment.failures
+                ],
+            }
+        ),
+    }
+
+
+def write_geojson(assessment, path: str | Path) -> Path:
+    """Write findings as GeoJSON; sorted keys and fixed precision make it byte-identical."""
+    doc = geojson_document(assessment)
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _atomic_write(Path(path), text + "\n")
+
+
+def assessment_document(assessment) -> dict[str, Any]:
+    """The whole assessment as a JSON-safe dict (geometry as WKT in WGS84)."""
+    geoms = _geoms_in(assessment, WGS84)
+    findings = finding_records(assessment)
+    for record, geom in zip(findings, geoms, strict=True):
+        record["geometry_wkt"] = (
+            None if geom is None else shapely.to_wkt(geom, rounding_precision=GEOJSON_DECIMALS)
+        )
+    return jsonable(
+        {
+            "provenance": assessment.provenance,
+            "summary": assessment.summary_line(),
+            "counts": assessment.counts(),
+            "scores": {
+                a: {"value": s.value, "explanation": s.explanation}
+                for a, s in assessment.scores.items()
+            },
+            "metrics": assessment.metrics,
+            "findings": findings,
+            "input_notes": [asdict(n) for n in assessment.notes],
+            "failures": [asdict(f) for f in assessment.failures],
+        }
+    )
+
+
+def write_json(assessment, path: str | Path) -> Path:
+    """Write the whole assessment as JSON."""
+    text = json.dumps(assessment_document(assessment), sort_keys=True, ensure_ascii=False, indent=2)
+    return _atomic_write(Path(path), text + "\n")
+
+
+def write_csv(assessment, path: str | Path) -> Path:
+    """Write findings as CSV, one row each, geometry as WKT in WGS84."""
+    import io
+
+    geoms = _geoms_in(assessment, WGS84)
+    buf = io.StringIO()
+    fields = [
+        "finding_id",
+        "rule_id",
+        "area",
+        "severity",
+        "title",
+        "message",
+        "recommendation",
+        "view",
+        "evidence",
+        "references",
+        "features",
+        "geometry_wkt",
+    ]
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for record, geom in zip(finding_records(assessment), geoms, strict=True):
+        record["evidence"] = json.dumps(record["evidence"], sort_keys=True)
+        record["references"] = "; ".join(record["references"])
+        record["features"] = "; ".join(record["features"])
+        record["geometry_wkt"] = (
+            "" if geom is None else shapely.to_wkt(geom, rounding_precision=GEOJSON_DECIMALS)
+        )
+        writer.writerow(record)
+    return _atomic_write(Path(path), buf.getvalue())
+
+
+def write_gpkg(assessment, path: str | Path) -> Path:
+    """Write findings to a GeoPackage in the layout's CRS, one layer per geometry kind."""
+    frame = findings_frame(assessment)
+    frame["evidence"] = [json.dumps(e, sort_keys=True) for e in frame["evidence"]]
+    frame["references"] = ["; ".join(r) for r in frame["references"]]
+    frame["features"] = ["; ".join(r) for r in frame["features"]]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    kinds = {
+        "points": ("Point", "MultiPoint"),
+        "lines": ("LineString", "MultiLineString"),
+        "polygons": ("Polygon", "MultiPolygon"),
+    }
+    geom_types = frame.geometry.geom_type
+    wrote = False
+    for layer, names in kinds.items():
+        part = frame[geom_types.isin(names)]
+        if len(part):
+            part.to_file(tmp, layer=f"findings_{layer}", driver="GPKG", engine="pyogrio")
+            wrote = True
+    located = frame.geometry.notna() & ~frame.geometry.is_empty if len(frame) else []
+    unlocated = frame[~np.asarray(located, dtype=bool)] if len(frame) else frame
+    if len(unlocated) or not wrote:
+        table = unlocated.drop(columns=frame.geometry.name)
+        gpd.GeoDataFrame(table, geometry=[None] * len(table), crs=frame.crs).to_file(
+            tmp, layer="findings_unlocated", driver="GPKG", engine="pyogrio"
+        )
+    os.replace(tmp, path)
+    return path
+
+
+def write_any(assessment, path: str | Path, format: str | None = None) -> Path:
+    """Write in the format named, or the one the extension implies."""
+    path = Path(path)
+    fmt = format or FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"cannot tell the output format from {path.suffix!r}; use one of "
+            f"{sorted(set(FORMATS.values()))} with --format",
+            file=str(path),
+        )
+    writers = {
+        "geojson": write_geojson,
+        "json": write_json,
+        "csv": write_csv,
+        "gpkg": write_gpkg,
+        "html": lambda a, p: a.to_html(p),
+    }
+    if fmt not in writers:
+        raise InputError(f"unknown format {fmt!r}; use one of {sorted(writers)}")
+    return writers[fmt](assessment, path)

@@ -1,0 +1,391 @@
+"""The Layout: one in-memory model of a site, in a projected metric CRS, from any input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.ops
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from safespace._classify import LAYERS, classify, empty_layer, layer_of
+from safespace._context import join_routes, replace_inside
+from safespace._crs import check_coordinates, choose_metric_crs
+from safespace._hygiene import clean_features, merge_duplicates
+from safespace.errors import InputError
+from safespace.findings import InputNote
+from safespace.io.sources import RawInput, Source, read_source
+
+ENTRANCE_SNAP_M = 1.5
+
+# The tag that makes an untagged feature part of a layer, for ``load(..., as_layer=...)``.
+LAYER_TAGS = {
+    "buildings": ("building", "yes"),
+    "streets": ("highway", "residential"),
+    "foot_routes": ("highway", "footway"),
+    "lamps": ("highway", "street_lamp"),
+    "police": ("amenity", "police"),
+    "emergency_phones": ("emergency", "phone"),
+    "boundary": ("safespace:role", "site"),
+    "parking": ("amenity", "parking"),
+    "planting": ("natural", "shrub"),
+    "barriers": ("barrier", "fence"),
+}
+
+
+@dataclass
+class Layout:
+    """A site's layers, each a GeoDataFrame in the metric CRS ``crs``.
+
+    Attributes
+    ----------
+    crs
+        The projected metric CRS every layer is in.
+    source_crs
+        The CRS the (proposal) input came in; GeoJSON output is written in WGS84.
+    buildings, entrances, streets, foot_routes, pedestrian_areas, lamps, police,
+    emergency_phones, boundary, planting, barriers, parking
+        The layers; see ``docs/architecture.md`` for their columns.
+    notes
+        Every repair, drop, merge or warning made while reading the inputs.
+    inputs
+        One record per input: ``role`` (proposal/context), ``label`` and ``sha256``.
+    """
+
+    crs: CRS
+    source_crs: CRS
+    buildings: gpd.GeoDataFrame
+    entrances: gpd.GeoDataFrame
+    streets: gpd.GeoDataFrame
+    foot_routes: gpd.GeoDataFrame
+    pedestrian_areas: gpd.GeoDataFrame
+    lamps: gpd.GeoDataFrame
+    police: gpd.GeoDataFrame
+    emergency_phones: gpd.GeoDataFrame
+    boundary: gpd.GeoDataFrame
+    planting: gpd.GeoDataFrame
+    barriers: gpd.GeoDataFrame
+    parking: gpd.GeoDataFrame
+    notes: list[InputNote] = field(default_factory=list)
+    inputs: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """Every layer by name."""
+        return {name: getattr(self, name) for name in LAYERS}
+
+    @property
+    def site(self) -> shapely.Geometry | None:
+        """The site boundary as one polygon, or None when no boundary was given."""
+        if self.boundary.empty:
+            return None
+        return shapely.union_all(self.boundary.geometry.values)
+
+    @property
+    def extent(self) -> shapely.Polygon:
+        """The bounding box of every feature (the site when no boundary was given)."""
+        bounds = [f.total_bounds for f in self.layers.values() if not f.empty]
+        if not bounds:
+            return shapely.Polygon()
+        b = np.array(bounds)
+        return shapely.box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+
+    @property
+    def site_polygon(self) -> shapely.Geometry:
+        """The site boundary, or the layout's extent when there is none."""
+        site = self.site
+        return site if site is not None else self.extent
+
+    def summary(self) -> dict[str, int]:
+        """Feature count per layer."""
+        return {name: len(frame) for name, frame in self.layers.items()}
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.summary().items() if v)
+        return f"<Layout crs={self.crs.to_string()} {counts} notes={len(self.notes)}>"
+
+
+def _to_crs(value: Any) -> CRS:
+    try:
+        return CRS.from_user_input(value)
+    except CRSError as exc:
+        raise InputError(f"unknown CRS {value!r} ({exc})") from None
+
+
+def _project(raw: RawInput, crs: CRS) -> gpd.GeoDataFrame:
+    frame = raw.features
+    if frame.empty:
+        return frame.set_crs(crs, allow_override=True)
+    check_coordinates(frame.total_bounds, CRS.from_user_input(frame.crs), raw.label)
+    return frame.to_crs(crs) if not CRS.from_user_input(frame.crs).equals(crs) else frame
+
+
+def _reader_notes(raw: RawInput) -> list[InputNote]:
+    return [
+        InputNote(
+            n.get("level", "warning"),
+            n.get("code", "reader"),
+            n.get("message", ""),
+            raw.label,
+            n.get("feature"),
+        )
+        for n in raw.notes
+    ]
+
+
+def _read_boundary(boundary: Any, source_crs: CRS, crs: CRS) -> gpd.GeoDataFrame:
+    if isinstance(boundary, shapely.Geometry):
+        frame = gpd.GeoDataFrame(
+            {"fid": ["boundary"], "tags": [{"safespace:role": "site"}]},
+            geometry=[boundary],
+            crs=source_crs,
+        )
+        label = "<boundary>"
+    else:
+        raw = read_source(boundary)
+        frame, label = raw.features, raw.label
+        check_coordinates(frame.total_bounds, CRS.from_user_input(frame.crs), label)
+    polys = frame[np.isin(shapely.get_type_id(frame.geometry.values), (3, 6))]
+    if polys.empty:
+        raise InputError("the boundary has no polygon", file=label)
+    out = polys.to_crs(crs)
+    out = out.assign(origin="proposal", name=None)
+    out["tags"] = [{**t, "safespace:role": "site"} for t in out["tags"]]
+    geoms = shapely.make_valid(out.geometry.values)
+    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=crs))[
+        ["fid", "origin", "name", "tags", "geometry"]
+    ]
+
+
+def _apply_as_layer(
+    features: gpd.GeoDataFrame, as_layer: str | None, label: str, notes: list[InputNote]
+) -> gpd.GeoDataFrame:
+    if as_layer is None:
+        if features.empty:
+            return features
+        if any(
+            layer_of(t, int(g))
+            for t, g in zip(
+                features["tags"], shapely.get_type_id(features.geometry.values), strict=True
+            )
+        ):
+            return features
+        if not np.isin(shapely.get_type_id(features.geometry.values), (3, 6)).all():
+            notes.append(
+                InputNote(
+                    "warning",
+                    "no-known-tags",
+                    "no feature carries an OSM tag safespace knows (building=*, "
+                    "highway=*, ...): nothing to assess; see docs/tags.md",
+                    label,
+                )
+            )
+            return features
+        notes.append(
+            InputNote(
+                "warning",
+                "read-as-buildings",
+                f"no feature carries an OSM tag safespace knows and all "
+                f"{len(features)} are polygons: read as buildings (say "
+                "as_layer='buildings' to make this explicit)",
+                label,
+            )
+        )
+        as_layer = "buildings"
+    if as_layer not in LAYER_TAGS:
+        raise InputError(
+            f"as_layer must be one of {sorted(LAYER_TAGS)}, not {as_layer!r}", file=label
+        )
+    key, value = LAYER_TAGS[as_layer]
+    out = features.copy()
+    out["tags"] = [t if key in t else {**t, key: value} for t in out["tags"]]
+    return out
+
+
+def _assign_entrances(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    entrances, buildings = layers["entrances"], layers["buildings"]
+    fids = [None] * len(entrances)
+    if not entrances.empty and not buildings.empty:
+        tree = shapely.STRtree(buildings.geometry.values)
+        pairs = tree.query_nearest(
+            entrances.geometry.values, max_distance=ENTRANCE_SNAP_M, all_matches=False
+        )
+        bfids = buildings["fid"].to_numpy()
+        for e, b in zip(*pairs, strict=True):
+            fids[int(e)] = bfids[int(b)]
+    layers["entrances"] = entrances.assign(building_fid=fids)
+
+
+def _police_access_points(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """A point on each police premises where a person reaches it from the network."""
+    police = layers["police"]
+    if police.empty:
+        layers["police"] = police.assign(access_point=pd.Series(dtype=object))
+        return
+    entrances = layers["entrances"]
+    routes = pd.concat([layers["foot_routes"].geometry, layers["streets"].geometry])
+    routes = routes.values if len(routes) else None
+    points = []
+    for geom in police.geometry.values:
+        if shapely.get_type_id(geom) == 0:
+            points.append(geom)
+            continue
+        outline = geom.boundary
+        if not entrances.empty:
+            near = entrances.geometry.values[
+                shapely.distance(entrances.geometry.values, outline) <= ENTRANCE_SNAP_M
+            ]
+            if len(near):
+                points.append(near[0])
+                continue
+        if routes is not None:
+            nearest_route = routes[int(np.argmin(shapely.distance(routes, outline)))]
+            a, _ = shapely.ops.nearest_points(outline, nearest_route)
+            points.append(a)
+        else:
+            points.append(geom.representative_point())
+    layers["police"] = police.assign(
+        access_point=gpd.GeoSeries(points, index=police.index, crs=police.crs)
+    )
+
+
+def _finish_layers(layers: dict[str, gpd.GeoDataFrame], crs: CRS) -> None:
+    for name in LAYERS:
+        frame = layers.get(name)
+        if frame is None or frame.empty:
+            layers[name] = empty_layer(name, crs)
+        else:
+            layers[name] = frame.reset_index(drop=True)
+
+
+def load(
+    source: Source,
+    *,
+    context: Source | None = None,
+    crs: Any = None,
+    boundary: Source | shapely.Geometry | None = None,
+    join_tolerance: float = 1.0,
+    as_layer: str | None = None,
+) -> Layout:
+    """Read a layout from GeoJSON, OpenStreetMap, a vector file or a GeoDataFrame.
+
+    Parameters
+    ----------
+    source
+        A path (``.geojson``/``.json``, ``.gpkg``, ``.osm``, ``.osm.bz2``, ``.osm.gz``,
+        ``.osm.pbf``), a GeoJSON mapping, or a GeoDataFrame in any CRS. Features say what
+        they are with OpenStreetMap tags (see ``docs/tags.md``).
+    context
+        The existing area the proposal sits in (typically an OSM extract). Inside the site
+        boundary the proposal replaces it; proposal routes whose ends lie within
+        ``join_tolerance`` of a context route are joined to it.
+    crs
+        The metric CRS to work in. Default: the input's own CRS when it is projected in
+        metres, else the UTM zone of the data's centroid.
+    boundary
+        The site boundary (a path, mapping, frame, or a shapely geometry in the source's
+        CRS), when the source does not carry a ``safespace:role=site`` polygon.
+    join_tolerance
+        Metres within which a proposal route end joins a context route.
+    as_layer
+        Read features that carry no tag of that layer as members of it (e.g.
+        ``"buildings"`` for a building-outline dataset such as LINZ or Overture, whose
+        attributes are not OSM tags). Without it, a source in which no feature carries a
+        recognised tag but every feature is a polygon is read as buildings, with a note.
+
+    Returns
+    -------
+    Layout
+
+    Raises
+    ------
+    safespace.errors.InputError
+        An unreadable file, a feature that cannot be read, or coordinates that do not fit
+        the declared CRS.
+    """
+    raw = read_source(source)
+    raw_ctx = read_source(context) if context is not None else None
+    source_crs = CRS.from_user_input(raw.features.crs)
+    if crs is not None:
+        work_crs = _to_crs(crs)
+    else:
+        basis = raw if not raw.features.empty else raw_ctx
+        if basis is None or basis.features.empty:
+            raise InputError("no features to assess", file=raw.label)
+        work_crs = choose_metric_crs(
+            basis.features.total_bounds, CRS.from_user_input(basis.features.crs)
+        )
+
+    notes: list[InputNote] = _reader_notes(raw)
+    inputs = [{"role": "proposal", "label": raw.label, "sha256": raw.sha256}]
+    features, more = clean_features(_project(raw, work_crs), raw.label)
+    notes += more
+    features = _apply_as_layer(features, as_layer, raw.label, notes)
+    layers = classify(features, origin="proposal")
+
+    if boundary is not None:
+        layers["boundary"] = _read_boundary(boundary, source_crs, work_crs)
+        if isinstance(boundary, str | Path):
+            inputs.append(
+                {"role": "boundary", "label": str(boundary), "sha256": read_source(boundary).sha256}
+            )
+
+    if raw_ctx is not None:
+        inputs.append({"role": "context", "label": raw_ctx.label, "sha256": raw_ctx.sha256})
+        notes += _reader_notes(raw_ctx)
+        ctx_features, more = clean_features(_project(raw_ctx, work_crs), raw_ctx.label)
+        notes += more
+        ctx_layers = classify(ctx_features, origin="context")
+        site = (
+            shapely.union_all(layers["boundary"].geometry.values)
+            if not layers["boundary"].empty
+            else None
+        )
+        if site is None:
+            site = shapely.convex_hull(shapely.union_all(features.geometry.values))
+            notes.append(
+                InputNote(
+                    "info",
+                    "site-from-hull",
+                    "no site boundary: the proposal's convex hull replaces the context",
+                    raw.label,
+                )
+            )
+        ctx_layers = replace_inside(ctx_layers, site)
+        ctx_layers["boundary"] = ctx_layers["boundary"].iloc[0:0]
+        joins = join_routes(layers, ctx_layers, join_tolerance)
+        notes.append(
+            InputNote(
+                "info",
+                "context-joined",
+                f"{joins} proposal route end(s) joined to context routes "
+                f"(tolerance {join_tolerance} m)",
+                raw.label,
+            )
+        )
+        for name in LAYERS:
+            parts = [f for f in (layers[name], ctx_layers[name]) if not f.empty]
+            if parts:
+                layers[name] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=work_crs)
+
+    layers["buildings"], more = merge_duplicates(layers["buildings"], raw.label)
+    notes += more
+    _assign_entrances(layers)
+    _police_access_points(layers)
+    _finish_layers(layers, work_crs)
+    return Layout(crs=work_crs, source_crs=source_crs, notes=notes, inputs=inputs, **layers)
+
+
+def layout_from(source_or_layout: Source | Layout, **kwargs: Any) -> Layout:
+    """A Layout as given, or loaded from a source."""
+    if isinstance(source_or_layout, Layout):
+        if kwargs.get("context") is not None:
+            raise InputError("give 'context' to load(), not with an already loaded Layout")
+        return source_or_layout
+    return load(source_or_layout, **{k: v for k, v in kwargs.items() if v is not None})
