@@ -61,6 +61,16 @@ class Assessment:
     provenance: dict[str, Any]
     layout: Layout | None = field(default=None, repr=False)
     profile: Profile | None = field(default=None, repr=False)
+    site: Site | None = field(default=None, repr=False)
+
+    def analysis(self, func: Callable[..., Any], /, **kwargs: Any) -> Any:
+        """A shared analysis of the assessed layout, reusing what the rules computed.
+
+        The report uses this to draw per-area figures without computing anything twice.
+        """
+        if self.site is None:
+            raise ValueError("this assessment has no layout to analyse")
+        return self.site.analysis(func, **kwargs)
 
     @property
     def crs(self):
@@ -255,4 +265,5 @@ def assess(
         provenance=provenance,
         layout=layout,
         profile=prof,
+        site=site,
     )
