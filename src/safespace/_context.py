@@ -34,15 +34,15 @@ def replace_inside(
     to the part outside.
     """
     out = {}
-    prepared = shapely.prepare(site) or site
+    shapely.prepare(site)
     for name, frame in context.items():
         if frame.empty:
             out[name] = frame
             continue
-        geoms = frame.geometry.values
+        geoms = np.asarray(frame.geometry.values, dtype=object)
         types = shapely.get_type_id(geoms)
         linear = np.isin(types, (1, 5))
-        inside = shapely.contains(prepared, shapely.point_on_surface(geoms))
+        inside = shapely.contains(site, shapely.point_on_surface(geoms))
         new_geoms = geoms.copy()
         keep = ~inside
         if linear.any():

@@ -64,6 +64,16 @@ def check_coordinates(bounds: np.ndarray, crs: CRS, label: str) -> None:
             "the GeoDataFrame's crs)",
             file=label,
         )
+    looks_like_degrees = (
+        abs(minx) <= 180 and abs(maxx) <= 180 and abs(miny) <= 90 and (abs(maxy) <= 90)
+    )
+    if is_metric(crs) and looks_like_degrees and max(maxx - minx, maxy - miny) < 1.0:
+        raise InputError(
+            f"coordinates ({minx:.6g}, {miny:.6g})..({maxx:.6g}, {maxy:.6g}) span less than a "
+            f"metre in {crs.name} but look like longitude/latitude degrees: the declared CRS "
+            "is probably wrong (GeoJSON in WGS84 needs no 'crs' member)",
+            file=label,
+        )
     area = crs.area_of_use
     if area is None:
         return
@@ -72,7 +82,7 @@ def check_coordinates(bounds: np.ndarray, crs: CRS, label: str) -> None:
     ys = np.array([miny, miny, maxy, maxy, (miny + maxy) / 2])
     with np.errstate(all="ignore"):
         lon, lat = to_geo.transform(xs, ys)
-    margin = 5.0  # degrees: CRSs are often used a little beyond their nominal area
+    margin = 2.0  # degrees: CRSs are often used a little beyond their nominal area
     inside = (
         np.isfinite(lon)
         & np.isfinite(lat)

@@ -1,0 +1,179 @@
+"""Rule engine: selection, isolation of failing rules, lazy shared analyses; profiles."""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+
+import safespace
+from safespace.errors import ProfileError, RuleError
+from safespace.rules.engine import Param, discover_rules, rule, select_rules
+from tests.conftest import collection, feature, square
+
+BNG = {"type": "name", "properties": {"name": "EPSG:27700"}}
+CALLS: list[str] = []
+
+
+def building_count(layout):
+    CALLS.append("count")
+    return len(layout.buildings)
+
+
+@rule(
+    "XX001",
+    "Every building",
+    "sightlines",
+    principles=["natural_surveillance"],
+    params={"limit_m": Param(5.0, "m", "a length", "test source [checked]")},
+    references=["Test guide 1"],
+)
+def every_building(site):
+    n = site.analysis(building_count)
+    for geom in site.layout.buildings.geometry:
+        yield safespace.Finding(
+            severity="medium",
+            title="bldg",
+            geometry=geom,
+            evidence={"n": n, "limit_m": site.params["limit_m"]},
+        )
+    yield safespace.Metric("buildings", n)
+
+
+@rule("XX002", "Also counts", "lighting")
+def also_counts(site):
+    site.analysis(building_count)
+    yield safespace.Score("lighting", 42.0, "because")
+
+
+@rule("XX003", "Always fails", "permeability")
+def always_fails(site):
+    raise ZeroDivisionError("boom")
+    yield  # pragma: no cover
+
+
+REGISTRY = {r.id: r for r in (every_building, also_counts, always_fails)}
+
+
+@pytest.fixture
+def layout():
+    return safespace.load(
+        collection(
+            feature(square(545000, 258000, 10), id="a", building="house"),
+            feature(square(545020, 258000, 10), id="b", building="house"),
+            crs=BNG,
+        )
+    )
+
+
+def profile_file(tmp_path, text, name="p.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_failing_rule_is_isolated_and_analysis_computed_once(layout, tmp_path):
+    CALLS.clear()
+    prof = safespace.load_profile(profile_file(tmp_path, "[profile]\nname='t'\n"), REGISTRY)
+    result = safespace.assess(layout, profile=prof, registry=REGISTRY)
+    assert CALLS == ["count"]  # two rules asked, computed once
+    assert [f.rule_id for f in result.findings] == ["XX001", "XX001"]
+    f = result.findings[0]
+    assert f.area == "sightlines" and f.references == ["Test guide 1"]
+    assert f.evidence == {"n": 2, "limit_m": 5.0}
+    assert [x.rule_id for x in result.failures] == ["XX003"]
+    assert "ZeroDivisionError" in result.failures[0].traceback
+    assert result.metrics["sightlines"]["buildings"] == 2
+    assert result.scores["lighting"].value == 42.0
+    assert result.scores["sightlines"].value == 100 - 2 * 8  # two medium findings
+    assert "permeability" not in result.scores  # its only rule failed
+
+
+def test_profile_params_sources_and_disable(layout, tmp_path):
+    path = profile_file(
+        tmp_path,
+        """
+[profile]
+name = "strict"
+rules = ["XX"]
+[rules.XX001]
+limit_m = { value = 2, unit = "m", source = "Somewhere 2024 [quoted]" }
+[rules.XX003]
+enabled = false
+""",
+    )
+    prof = safespace.load_profile(path, REGISTRY)
+    assert prof.rule_ids == ["XX001", "XX002"]
+    assert prof.params["XX001"]["limit_m"] == 2.0
+    assert prof.sources["XX001"]["limit_m"] == "Somewhere 2024 [quoted]"
+    result = safespace.assess(layout, profile=prof, registry=REGISTRY)
+    assert result.findings[0].evidence["limit_m"] == 2.0 and not result.failures
+    assert (
+        result.provenance["profile"] == "strict" and len(result.provenance["profile_sha256"]) == 64
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("[rules.ZZ999]\nx = 1\n", "rules.ZZ999", "unknown rule id"),
+        ("[rules.XX001]\nspeed = 1\n", "rules.XX001.speed", "no parameter 'speed'"),
+        ("[rules.XX001]\nlimit_m = 'far'\n", "rules.XX001.limit_m", "expected float"),
+        ("[rules.XX001]\nlimit_m = true\n", "rules.XX001.limit_m", "expected float"),
+        (
+            "[rules.XX001]\nlimit_m = { value = 3, unit = 'ft' }\n",
+            "rules.XX001.limit_m",
+            "unit 'ft'",
+        ),
+        ("[rules.XX001]\nenabled = 'yes'\n", "rules.XX001.enabled", "true or false"),
+        ("[profile]\nrules = ['QQ']\n", "profile.rules", "no rule matches"),
+        ("[colours]\nx = 1\n", "colours", "unknown table"),
+        ("[rules.XX001\n", None, "not valid TOML"),
+    ],
+)
+def test_profile_errors_name_file_and_key(tmp_path, text, key, problem):
+    path = profile_file(tmp_path, text)
+    with pytest.raises(ProfileError) as info:
+        safespace.load_profile(path, REGISTRY)
+    assert info.value.file == str(path) and info.value.key == key
+    assert problem in str(info.value)
+
+
+def test_profile_extends_another(tmp_path):
+    profile_file(tmp_path, "[profile]\nname='base'\n[rules.XX001]\nlimit_m = 9\n", "base.toml")
+    path = profile_file(
+        tmp_path, "[profile]\nname='child'\nextends='base.toml'\n[rules.XX003]\nenabled=false\n"
+    )
+    prof = safespace.load_profile(path, REGISTRY)
+    assert prof.params["XX001"]["limit_m"] == 9.0 and "XX003" not in prof.rule_ids
+
+
+def test_unknown_builtin_profile_lists_available():
+    with pytest.raises(ProfileError, match="available: .*default"):
+        safespace.load_profile("nonesuch")
+
+
+def test_select_rules_by_id_and_prefix():
+    assert select_rules(REGISTRY, ["XX001"]) == ["XX001"]
+    assert select_rules(REGISTRY, ["xx"]) == ["XX001", "XX002", "XX003"]
+    with pytest.raises(RuleError):
+        select_rules(REGISTRY, ["LT"])
+
+
+def test_rule_metadata_is_checked():
+    with pytest.raises(RuleError, match="two capital letters"):
+        rule("X1", "bad", "lighting")(lambda site: ())
+    with pytest.raises(RuleError, match="area"):
+        rule("XX010", "bad", "astrology")(lambda site: ())
+    with pytest.raises(RuleError, match="principle"):
+        rule("XX010", "bad", "lighting", principles=["vibes"])(lambda site: ())
+
+
+def test_builtin_rules_are_discovered_through_entry_points():
+    registry = discover_rules()
+    assert {"IN001", "IN002"} <= set(registry)
+    assert safespace.load_profile("default").name == "default"
+
+
+def test_finding_rejects_unknown_severity():
+    with pytest.raises(ValueError):
+        safespace.Finding(severity="catastrophic", geometry=shapely.Point(0, 0))
