@@ -1,0 +1,3 @@
+"""Built-in lighting rules (being written)."""
+
+RULES: list = []

@@ -1,0 +1,3 @@
+"""Built-in permeability rules (being written)."""
+
+RULES: list = []

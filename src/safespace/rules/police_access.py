@@ -1,0 +1,3 @@
+"""Built-in police access rules (being written)."""
+
+RULES: list = []

@@ -1,0 +1,3 @@
+"""Built-in sightlines rules (being written)."""
+
+RULES: list = []
