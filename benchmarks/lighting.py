@@ -85,26 +85,28 @@ def main() -> None:
     print(f"scene: {n} lamps (8 m, reach 48 m), {len(pts):,} points, {len(bld)} buildings, "
           f"{obstacles.edges.shape[0]} edges; {k:,} lamp-point pairs in reach")  # fmt: skip
 
+    # the fused point kernel (what illuminance() runs), E_h only, no obstacles
+    rows = il._lamp_rows(lamps, 6.0)
+    g = il._lamp_grid(lamps.positions[:, :2], 6.0 * lamps.positions[:, 2])
     packed = il._pack(lamps.photometries)
-    az, tl = np.radians(lamps.azimuth_deg), np.radians(lamps.tilt_deg)
-    rows = np.ascontiguousarray(
-        np.column_stack([lamps.positions, np.cos(az), np.sin(az), np.cos(tl), np.sin(tl)])
-    )
-    pz = np.zeros(len(pts))
-    nx = np.zeros(len(pts))
-    want = np.array([True, False, False])
-    kk = lamps.flux_scale * lamps.maintenance_factor
+    px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
+    zero = np.zeros(len(pts))
+    inside = np.zeros(len(pts), dtype=bool)
+    dark = np.zeros(n, dtype=bool)
+    e0 = np.zeros(n, np.int64)
 
-    def kernel_h():
-        return il._pair_kernel(lamp_i, pt_i, rows, lamps.photometry_index, kk,
-                               pts[:, 0], pts[:, 1], pz, nx, nx, want, *packed)  # fmt: skip
+    def fused(want):
+        return il._point_kernel(px, py, zero, zero, 0.0, 1.5, want, inside, rows,
+                                lamps.photometry_index, dark, g.x0, g.y0, g.inv_cell, g.nx,
+                                g.ny, g.reach_max, g.start, g.items, False, e0, e0, e0,
+                                np.zeros((1, 4)), np.zeros(1), np.zeros(1), *packed)  # fmt: skip
 
-    t, _ = _best(kernel_h)
-    _line("pair kernel, E_h only (C-γ bilinear)", k, t)
-    want3 = np.array([True, True, True])
-    t, _ = _best(lambda: il._pair_kernel(lamp_i, pt_i, rows, lamps.photometry_index, kk,
-                                         pts[:, 0], pts[:, 1], pz, nx, nx, want3, *packed))  # fmt: skip
-    _line("pair kernel, E_h + E_sc + E_v", k, t)
+    t, _ = _best(lambda: fused(np.array([True, False, False])), repeat=5)
+    _line("point kernel, E_h only (C-γ bilinear)", k, t)
+    t, _ = _best(lambda: fused(np.array([True, True, True])), repeat=5)
+    _line("point kernel, E_h + E_sc + E_v (2 planes, 2K)", 2 * k, t)
+    t, _ = _best(lambda: il.lamp_point_pairs(lamps, pts), repeat=5)
+    _line("pair builder (lamp_point_pairs), pairs/s", k, t)
 
     t, _ = _best(lambda: il.horizontal_illuminance(lamps, pts))
     _line("horizontal_illuminance, end to end", k, t)
@@ -113,38 +115,30 @@ def main() -> None:
     t, _ = _best(lambda: il.illuminance(lamps, pts, 0.0, obstacles=obstacles), repeat=2)
     _line("E_h+E_sc+E_v, occlusion (2 planes, 2K evals)", 2 * k, t)
 
-    # ------------------------------------------------------------------------------------
-    # PLACEHOLDER — grid and assess the Helsinki extract (586 street lamps, ~1,400 foot
-    # ways). The lead wires this once `safespace.load` and the lamp integration exist.
-    # Target: <= 10 s end to end.
-    # ------------------------------------------------------------------------------------
     helsinki = REAL / "osm" / "helsinki_centre.osm.pbf"
-    if not hasattr(safespace, "load"):
-        print("helsinki: skipped (safespace.load does not exist yet)")
-        return
     if not helsinki.exists():
         print(f"helsinki: skipped ({helsinki} absent)")
         return
-    try:
-        t0 = time.perf_counter()
-        layout = safespace.load(str(helsinki))
-        t_load = time.perf_counter() - t0
-        lamps_gdf, routes, buildings = layout.lamps, layout.foot_routes, layout.buildings
-        t0 = time.perf_counter()
-        widths = routes["width_m"].fillna(2.0).to_numpy() if "width_m" in routes else 2.0
-        grid = il.route_grid(routes, widths)
-        xy = shapely.get_coordinates(lamps_gdf.geometry.values)
-        h = lamps_gdf["height_m"].fillna(6.0).to_numpy() if "height_m" in lamps_gdf else 6.0
-        hl = il.LampSet(np.column_stack([xy, np.broadcast_to(h, len(xy))]),
-                        [photometry.generic_streetlight(5000.0)])  # fmt: skip
-        res = il.illuminance(hl, grid[["x", "y"]].to_numpy(), grid["direction_deg"] + 180,
-                             obstacles=buildings)  # fmt: skip
-        t_grid = time.perf_counter() - t0
-        print(f"helsinki: load {t_load:.2f} s; grid {len(grid):,} points + E_h/E_sc/E_v with "
-              f"building shadows {t_grid:.2f} s; median E_h {np.median(res['E_h']):.2f} lx "
-              "(generic 5000 lm, 6 m lamps: placeholder assumptions)")  # fmt: skip
-    except Exception as exc:  # the integration is not built yet; report, don't fail
-        print(f"helsinki: not run ({type(exc).__name__}: {exc})")
+    from safespace.analyses.lighting_grid import illuminance_grid
+
+    t0 = time.perf_counter()
+    layout = safespace.load(str(helsinki))
+    t_load = time.perf_counter() - t0
+    illuminance_grid(layout)  # warm (numba cache load)
+    t0 = time.perf_counter()
+    grid = illuminance_grid(layout)
+    t_grid = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    a = safespace.assess(layout, rules=["LT"])
+    t_assess = time.perf_counter() - t0
+    eh = grid["E_h"].to_numpy()
+    reached = grid["lamps_in_reach"].to_numpy() > 0
+    print(f"helsinki: load {t_load:.2f} s (not counted); {len(layout.lamps)} lamps, "
+          f"{len(grid):,} grid points; illuminance_grid {t_grid:.2f} s; grid + assess LT001-006 "
+          f"{t_assess:.2f} s -> {'met' if t_assess <= 10 else 'MISSED'} (target <= 10 s); "
+          f"{len(a.findings)} findings")  # fmt: skip
+    print(f"  median E_h all points {np.median(eh):.2f} lx; points with a mapped lamp in reach "
+          f"{reached.mean():.0%}, their median E_h {np.median(eh[reached]):.2f} lx")  # fmt: skip
 
 
 if __name__ == "__main__":

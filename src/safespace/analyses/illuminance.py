@@ -33,10 +33,13 @@ Only direct light is computed (no reflections from ground or façades).
 
 Reach and cost
 --------------
-Each lamp lights only points within ``reach_factor`` × its mounting height (default 6), found
-through a k-d tree of the points; the cost is O(P log P + K) for P points and K lamp–point
-pairs in reach, K = O(P × lamps in reach). Occlusion adds O(K × e) where e is the number of
-obstacle edges near the lamp (within its reach), after an O(E log E) edge index.
+Each lamp lights only points within ``reach_factor`` × its mounting height (default 6). Lamps
+are bucketed in a uniform grid whose cells are one (largest) reach wide, and a parallel numba
+kernel visits, for each point, the lamps of the neighbouring cells, summing their light
+directly (no pair list is built): O(m + P log P + P × c) for m lamps, P points and c lamps
+in the neighbouring cells, K = O(P × lamps in reach) evaluations. Occlusion adds O(K × e)
+where e is the number of obstacle edges near the lamp (within its reach), after an
+O(E log E) edge index.
 """
 
 from __future__ import annotations
@@ -48,7 +51,6 @@ import numba as nb
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from safespace.errors import InputError
 from safespace.photometry import Photometry
@@ -225,58 +227,76 @@ def _locate(grid, off, n, inv, loff, lut, x):
     return i, (x - a) / (grid[off + i + 1] - a)
 
 
-@nb.njit(parallel=True, fastmath=True, cache=True)
-def _pair_kernel(
-    lamp_i, pt_i, lamps, lamp_ph, lamp_k, px, py, pz, nx, ny, want,
+@nb.njit(cache=True, inline="always")
+def _intensity(
+    lamps, li, ph, dx, dy, dz,
     nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
     c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
 ):  # fmt: skip
-    """Per-pair E_h, E_sc, E_v (columns 0, 1, 2) for the lamp/point pairs."""
+    """Maintained intensity (cd × flux scale × MF) of lamp ``li`` toward (dx, dy, dz).
+
+    (dx, dy, dz) is the point minus the lamp. Bilinear in C and γ; 0 outside the γ span.
+    """
+    # lamps columns: x, y, H, cos az, sin az, cos tilt, sin tilt, k, reach²
+    ca = lamps[li, 3]
+    sa = lamps[li, 4]
+    ct = lamps[li, 5]
+    st = lamps[li, 6]
+    # plan components along C0 = (sin az, cos az) and C90 = (-cos az, sin az)
+    u = dx * sa + dy * ca
+    v = -dx * ca + dy * sa
+    # luminaire frame after tilt about the C0 axis
+    b = ct * v + st * dz
+    w = -st * v + ct * dz
+    rad2deg = 57.29577951308232
+    gam = _atan2(np.sqrt(u * u + b * b), -w) * rad2deg
+    j = ph
+    g0 = g_all[g_off[j]]
+    g1 = g_all[g_off[j] + ng[j] - 1]
+    if gam < g0 or gam > g1:
+        return 0.0
+    c = _atan2(b, u) * rad2deg
+    c0 = c_all[c_off[j]]
+    cc = c - c0
+    cc = cc - 360.0 * np.floor(cc / 360.0) + c0
+    ic, tc = _locate(c_all, c_off[j], nc[j], c_inv[j], c_loff[j], c_lut, cc)
+    ig, tg = _locate(g_all, g_off[j], ng[j], g_inv[j], g_loff[j], g_lut, gam)
+    base = i_off[j] + ic * ng[j] + ig
+    i00 = i_all[base]
+    i01 = i_all[base + 1]
+    i10 = i_all[base + ng[j]]
+    i11 = i_all[base + ng[j] + 1]
+    inten = (i00 + (i01 - i00) * tg) * (1.0 - tc) + (i10 + (i11 - i10) * tg) * tc
+    return inten * lamps[li, 7]
+
+
+@nb.njit(parallel=True, fastmath=True, cache=True)
+def _pair_kernel(
+    lamp_i, pt_i, lamps, lamp_ph, px, py, pz, nx, ny, want,
+    nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
+    c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
+):  # fmt: skip
+    """Per-pair E_h, E_sc, E_v (columns 0, 1, 2) for explicit lamp/point pairs. O(K)."""
     k = lamp_i.size
     out = np.zeros((k, 3))
-    rad2deg = 180.0 / np.pi
     for q in nb.prange(k):
         li = lamp_i[q]
         pi_ = pt_i[q]
-        # lamps columns: x, y, H, cos az, sin az, cos tilt, sin tilt
         dx = px[pi_] - lamps[li, 0]
         dy = py[pi_] - lamps[li, 1]
         dz = pz[pi_] - lamps[li, 2]
-        ca = lamps[li, 3]
-        sa = lamps[li, 4]
-        ct = lamps[li, 5]
-        st = lamps[li, 6]
-        # plan components along C0 = (sin az, cos az) and C90 = (-cos az, sin az)
-        u = dx * sa + dy * ca
-        v = -dx * ca + dy * sa
-        # luminaire frame after tilt about the C0 axis
-        b = ct * v + st * dz
-        w = -st * v + ct * dz
         r2 = dx * dx + dy * dy
         d2 = r2 + dz * dz
         if d2 <= 1e-12:
             continue
-        d = np.sqrt(d2)
-        gam = _atan2(np.sqrt(u * u + b * b), -w) * rad2deg
-        c = _atan2(b, u) * rad2deg
-        j = lamp_ph[li]
-        g0 = g_all[g_off[j]]
-        g1 = g_all[g_off[j] + ng[j] - 1]
-        if gam < g0 or gam > g1:
+        inten = _intensity(
+            lamps, li, lamp_ph[li], dx, dy, dz,
+            nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
+            c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
+        )  # fmt: skip
+        if inten == 0.0:
             continue
-        c0 = c_all[c_off[j]]
-        cc = c - c0
-        cc = cc - 360.0 * np.floor(cc / 360.0) + c0
-        ic, tc = _locate(c_all, c_off[j], nc[j], c_inv[j], c_loff[j], c_lut, cc)
-        ig, tg = _locate(g_all, g_off[j], ng[j], g_inv[j], g_loff[j], g_lut, gam)
-        base = i_off[j] + ic * ng[j] + ig
-        i00 = i_all[base]
-        i01 = i_all[base + 1]
-        i10 = i_all[base + ng[j]]
-        i11 = i_all[base + ng[j] + 1]
-        inten = (i00 + (i01 - i00) * tg) * (1.0 - tc) + (i10 + (i11 - i10) * tg) * tc
-        inten *= lamp_k[li]
-        inv3 = 1.0 / (d2 * d)
+        inv3 = 1.0 / (d2 * np.sqrt(d2))
         if want[0] and dz < 0.0:
             out[q, 0] = inten * (-dz) * inv3
         if want[1] or want[2]:
@@ -290,10 +310,180 @@ def _pair_kernel(
 
 
 # --------------------------------------------------------------------------------------
+# Uniform grid of lamps: neighbours of a point without a tree
+# --------------------------------------------------------------------------------------
+@dataclass
+class _LampGrid:
+    """Lamps bucketed in square cells of side ≥ the largest reach (CSR: start, items)."""
+
+    x0: float
+    y0: float
+    inv_cell: float
+    nx: int
+    ny: int
+    reach_max: float
+    start: np.ndarray
+    items: np.ndarray
+
+
+def _lamp_grid(xy: np.ndarray, reach: np.ndarray, max_cells: int = 1 << 22) -> _LampGrid:
+    reach_max = float(reach.max())
+    x0, y0 = xy.min(axis=0) - 1e-6
+    span = np.maximum(xy.max(axis=0) - (x0, y0), 1e-6)
+    cell = max(reach_max, 1e-3)
+    while np.prod(np.floor(span / cell) + 1) > max_cells:  # far-flung lamps: coarser cells
+        cell *= 2.0
+    nx, ny = (np.floor(span / cell) + 1).astype(np.int64)
+    ix = np.minimum(((xy[:, 0] - x0) / cell).astype(np.int64), nx - 1)
+    iy = np.minimum(((xy[:, 1] - y0) / cell).astype(np.int64), ny - 1)
+    cid = iy * nx + ix
+    items = np.argsort(cid, kind="stable").astype(np.int64)
+    start = np.searchsorted(cid[items], np.arange(nx * ny + 1)).astype(np.int64)
+    return _LampGrid(float(x0), float(y0), 1.0 / cell, int(nx), int(ny), reach_max, start, items)
+
+
+@nb.njit(cache=True, inline="always")
+def _cell_range(x, y, x0, y0, inv_cell, gnx, gny, reach_max):
+    i0 = max(int(np.floor((x - reach_max - x0) * inv_cell)), 0)
+    i1 = min(int(np.floor((x + reach_max - x0) * inv_cell)), gnx - 1)
+    j0 = max(int(np.floor((y - reach_max - y0) * inv_cell)), 0)
+    j1 = min(int(np.floor((y + reach_max - y0) * inv_cell)), gny - 1)
+    return i0, i1, j0, j1
+
+
+@nb.njit(parallel=True, cache=True)
+def _count_pairs(px, py, lamps, x0, y0, inv_cell, gnx, gny, reach_max, start, items):
+    n = px.size
+    counts = np.zeros(n, np.int64)
+    for p in nb.prange(n):
+        x = px[p]
+        y = py[p]
+        i0, i1, j0, j1 = _cell_range(x, y, x0, y0, inv_cell, gnx, gny, reach_max)
+        m = 0
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                c = j * gnx + i
+                for s in range(start[c], start[c + 1]):
+                    li = items[s]
+                    dx = x - lamps[li, 0]
+                    dy = y - lamps[li, 1]
+                    if dx * dx + dy * dy <= lamps[li, 8]:
+                        m += 1
+        counts[p] = m
+    return counts
+
+
+@nb.njit(parallel=True, cache=True)
+def _fill_pairs(px, py, lamps, x0, y0, inv_cell, gnx, gny, reach_max, start, items, offs):
+    n = px.size
+    lamp_i = np.empty(offs[n], np.int64)
+    pt_i = np.empty(offs[n], np.int64)
+    for p in nb.prange(n):
+        x = px[p]
+        y = py[p]
+        i0, i1, j0, j1 = _cell_range(x, y, x0, y0, inv_cell, gnx, gny, reach_max)
+        q = offs[p]
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                c = j * gnx + i
+                for s in range(start[c], start[c + 1]):
+                    li = items[s]
+                    dx = x - lamps[li, 0]
+                    dy = y - lamps[li, 1]
+                    if dx * dx + dy * dy <= lamps[li, 8]:
+                        lamp_i[q] = li
+                        pt_i[q] = p
+                        q += 1
+    return lamp_i, pt_i
+
+
+@nb.njit(parallel=True, fastmath=True, cache=True)
+def _point_kernel(
+    px, py, nx, ny, zh, zv, want, inside, lamps, lamp_ph, dark,
+    x0, y0, inv_cell, gnx, gny, reach_max, start, items,
+    occl, e_start, e_stop, e_ids, edges, e_height, e_base,
+    nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
+    c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
+):  # fmt: skip
+    """E_h, E_sc, E_v (columns 0, 1, 2) summed over the lamps in reach of each point.
+
+    Parallel over points; each point visits the lamp-grid cells within the largest reach,
+    so no pair list is ever built. O(P × lamps in the neighbouring cells), plus the edges
+    near each lamp for each unculled pair when ``occl``.
+    """
+    n = px.size
+    out = np.zeros((n, 3))
+    eps = 1e-9
+    for p in nb.prange(n):
+        if inside[p]:
+            continue
+        x = px[p]
+        y = py[p]
+        i0, i1, j0, j1 = _cell_range(x, y, x0, y0, inv_cell, gnx, gny, reach_max)
+        eh = 0.0
+        esc = 0.0
+        ev = 0.0
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                c = j * gnx + i
+                for s in range(start[c], start[c + 1]):
+                    li = items[s]
+                    lx = lamps[li, 0]
+                    ly = lamps[li, 1]
+                    dx = x - lx
+                    dy = y - ly
+                    r2 = dx * dx + dy * dy
+                    if r2 > lamps[li, 8] or dark[li]:
+                        continue
+                    lz = lamps[li, 2]
+                    for plane in range(2):
+                        if plane == 0 and not want[0]:
+                            continue
+                        if plane == 1 and not (want[1] or want[2]):
+                            continue
+                        z = zh if plane == 0 else zv
+                        dz = z - lz
+                        if plane == 0 and dz >= 0.0:
+                            continue
+                        d2 = r2 + dz * dz
+                        if d2 <= 1e-12:
+                            continue
+                        if occl and _ray_blocked(
+                            lx, ly, lz, x, y, z, dx, dy, min(lx, x), max(lx, x),
+                            min(ly, y), max(ly, y), eps, e_start[li], e_stop[li],
+                            e_ids, edges, e_height, e_base,
+                        ):  # fmt: skip
+                            continue
+                        inten = _intensity(
+                            lamps, li, lamp_ph[li], dx, dy, dz,
+                            nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
+                            c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
+                        )  # fmt: skip
+                        if inten == 0.0:
+                            continue
+                        inv3 = inten / (d2 * np.sqrt(d2))
+                        if plane == 0:
+                            eh += -dz * inv3
+                        else:
+                            proj = -(dx * nx[p] + dy * ny[p])
+                            esc += (np.sqrt(r2) + proj) * inv3
+                            if proj > 0.0:
+                                ev += proj * inv3
+        out[p, 0] = eh
+        out[p, 1] = esc / np.pi
+        out[p, 2] = ev
+    return out
+
+
+# --------------------------------------------------------------------------------------
 # Obstacles
 # --------------------------------------------------------------------------------------
 class Obstacles:
-    """Building footprints prepared for occlusion tests.
+    """Building footprints (and tree crowns) prepared for occlusion tests.
+
+    An obstacle is a vertical prism over its polygon, from ``base`` to ``height`` above the
+    ground: buildings stand on the ground (base 0); a tree crown is a prism from its crown
+    base to its top. A ray is blocked where it crosses the prism's side between base and top.
 
     Parameters
     ----------
@@ -301,11 +491,13 @@ class Obstacles:
         Polygons or MultiPolygons (array-like, GeoSeries, or a GeoDataFrame whose
         ``height_m`` column gives heights).
     heights
-        Height of each obstacle in m; NaN or ``None`` means unknown and is treated as
+        Height of each obstacle's top in m; NaN or ``None`` means unknown and is treated as
         taller than any lamp.
+    bases
+        Height of each obstacle's underside in m (default 0: on the ground).
     """
 
-    def __init__(self, polygons, heights=None):
+    def __init__(self, polygons, heights=None, bases=None):
         if hasattr(polygons, "geometry") and hasattr(polygons, "columns"):
             if heights is None and "height_m" in polygons.columns:
                 heights = polygons["height_m"].to_numpy(dtype=float)
@@ -318,18 +510,48 @@ class Obstacles:
         h = np.full(geoms.size, np.inf) if heights is None else np.asarray(heights, dtype=float)
         if h.shape != (geoms.size,):
             raise InputError("obstacle heights must match the polygons")
+        b = np.zeros(geoms.size) if bases is None else np.asarray(bases, dtype=float)
+        if b.shape != (geoms.size,):
+            raise InputError("obstacle bases must match the polygons")
         self.polygons = geoms
         self.heights = np.where(np.isfinite(h), h, np.inf)
+        self.bases = np.where(np.isfinite(b), np.maximum(b, 0.0), 0.0)
         self.tree = shapely.STRtree(geoms)
         # Edges of every ring (exterior and holes): (E, 4) x0 y0 x1 y1, with heights.
         rings, owner = shapely.get_rings(shapely.get_parts(geoms), return_index=True)
         parts_owner = shapely.get_parts(geoms, return_index=True)[1]
         coords, ring_of = shapely.get_coordinates(rings, return_index=True)
         same = ring_of[1:] == ring_of[:-1]
-        a, b = coords[:-1][same], coords[1:][same]
-        self.edges = np.ascontiguousarray(np.hstack([a, b]))
-        self.edge_height = np.ascontiguousarray(self.heights[parts_owner[owner[ring_of[1:][same]]]])
-        self.edge_tree = shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
+        a, b2 = coords[:-1][same], coords[1:][same]
+        edge_owner = parts_owner[owner[ring_of[1:][same]]]
+        self.edges = np.ascontiguousarray(np.hstack([a, b2]))
+        self.edge_height = np.ascontiguousarray(self.heights[edge_owner])
+        self.edge_base = np.ascontiguousarray(self.bases[edge_owner])
+        self.edge_tree = shapely.STRtree(shapely.linestrings(np.stack([a, b2], axis=1)))
+
+    @classmethod
+    def concat(cls, *parts: Obstacles | None) -> Obstacles | None:
+        """One obstacle set from several (e.g. buildings and tree crowns)."""
+        parts = [p for p in parts if p is not None and len(p)]
+        if not parts:
+            return None
+        return cls(
+            np.concatenate([p.polygons for p in parts]),
+            np.concatenate([p.heights for p in parts]),
+            np.concatenate([p.bases for p in parts]),
+        )
+
+    def volumes_containing(self, xyz: np.ndarray) -> np.ndarray:
+        """True for 3-D points inside an obstacle's volume (plan inside, base ≤ z < top)."""
+        xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+        out = np.zeros(xyz.shape[0], dtype=bool)
+        if not len(self) or not xyz.shape[0]:
+            return out
+        pi_, oi = self.tree.query(shapely.points(xyz[:, :2]), predicate="intersects")
+        z = xyz[pi_, 2]
+        hit = (z >= self.bases[oi]) & (z < self.heights[oi])
+        out[pi_[hit]] = True
+        return out
 
     def __len__(self) -> int:
         return self.polygons.size
@@ -343,9 +565,9 @@ def _as_obstacles(obstacles) -> Obstacles | None:
 
 @nb.njit(parallel=True, cache=True)
 def _blocked_kernel(
-    lamp_i, pt_i, lamps, px, py, pz, e_start, e_stop, e_ids, edges, e_height
+    lamp_i, pt_i, lamps, px, py, pz, e_start, e_stop, e_ids, edges, e_height, e_base
 ):  # fmt: skip
-    """True where the lamp→point segment properly crosses an obstacle edge under its roof."""
+    """True where the lamp→point segment properly crosses an obstacle side (base ≤ z < top)."""
     k = lamp_i.size
     out = np.zeros(k, dtype=np.bool_)
     eps = 1e-9
@@ -363,32 +585,45 @@ def _blocked_kernel(
         maxx = max(ax, bx)
         miny = min(ay, by)
         maxy = max(ay, by)
-        for s in range(e_start[li], e_stop[li]):
-            e = e_ids[s]
-            cx = edges[e, 0]
-            cy = edges[e, 1]
-            ex = edges[e, 2]
-            ey = edges[e, 3]
-            if max(cx, ex) < minx or min(cx, ex) > maxx:
-                continue
-            if max(cy, ey) < miny or min(cy, ey) > maxy:
-                continue
-            sx = ex - cx
-            sy = ey - cy
-            den = rx * sy - ry * sx
-            if den == 0.0:
-                continue  # parallel: grazing along a wall does not block
-            qx = cx - ax
-            qy = cy - ay
-            t = (qx * sy - qy * sx) / den  # along lamp -> point
-            u = (qx * ry - qy * rx) / den  # along the edge
-            if t <= eps or t >= 1.0 - eps or u < 0.0 or u > 1.0:
-                continue
-            # height of the ray where it crosses the wall
-            if az + t * (pz[pi_] - az) < e_height[e]:
-                out[q] = True
-                break
+        out[q] = _ray_blocked(
+            ax, ay, az, bx, by, pz[pi_], rx, ry, minx, maxx, miny, maxy, eps,
+            e_start[li], e_stop[li], e_ids, edges, e_height, e_base,
+        )  # fmt: skip
     return out
+
+
+@nb.njit(cache=True, inline="always")
+def _ray_blocked(
+    ax, ay, az, bx, by, bz, rx, ry, minx, maxx, miny, maxy, eps,
+    s0, s1, e_ids, edges, e_height, e_base,
+):  # fmt: skip
+    """Does the segment (ax, ay, az)→(bx, by, bz) cross one of the edges e_ids[s0:s1]?"""
+    for s in range(s0, s1):
+        e = e_ids[s]
+        cx = edges[e, 0]
+        cy = edges[e, 1]
+        ex = edges[e, 2]
+        ey = edges[e, 3]
+        if max(cx, ex) < minx or min(cx, ex) > maxx:
+            continue
+        if max(cy, ey) < miny or min(cy, ey) > maxy:
+            continue
+        sx = ex - cx
+        sy = ey - cy
+        den = rx * sy - ry * sx
+        if den == 0.0:
+            continue  # parallel: grazing along a wall does not block
+        qx = cx - ax
+        qy = cy - ay
+        t = (qx * sy - qy * sx) / den  # along lamp -> point
+        u = (qx * ry - qy * rx) / den  # along the edge
+        if t <= eps or t >= 1.0 - eps or u < 0.0 or u > 1.0:
+            continue
+        # height of the ray where it crosses the obstacle's side
+        zc = az + t * (bz - az)
+        if zc < e_height[e] and zc >= e_base[e]:
+            return True
+    return False
 
 
 def _edges_near_lamps(obs: Obstacles, lamp_xy: np.ndarray, reach: np.ndarray):
@@ -407,28 +642,46 @@ def _edges_near_lamps(obs: Obstacles, lamp_xy: np.ndarray, reach: np.ndarray):
 # --------------------------------------------------------------------------------------
 # Pairs and the public kernels
 # --------------------------------------------------------------------------------------
+def _lamp_rows(lamps: LampSet, reach_factor: float) -> np.ndarray:
+    """(m, 9) float rows the kernels read: x, y, H, cos/sin azimuth, cos/sin tilt, k, reach²."""
+    az = np.radians(lamps.azimuth_deg)
+    tl = np.radians(lamps.tilt_deg)
+    reach = reach_factor * lamps.positions[:, 2]
+    return np.ascontiguousarray(
+        np.column_stack(
+            [
+                lamps.positions,
+                np.cos(az),
+                np.sin(az),
+                np.cos(tl),
+                np.sin(tl),
+                lamps.flux_scale * lamps.maintenance_factor,
+                reach * reach,
+            ]
+        )  # fmt: skip
+    )
+
+
 def lamp_point_pairs(
     lamps: LampSet, points_xy: np.ndarray, reach_factor: float = 6.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lamp and point indices of every lamp–point pair within the lamp's reach.
 
-    Reach is ``reach_factor`` × the lamp's mounting height, measured in plan. Uses a k-d
-    tree of the points: O(P log P + m log P + K) for P points, m lamps, K pairs.
+    Reach is ``reach_factor`` × the lamp's mounting height, measured in plan (inclusive).
+    Lamps are bucketed in a uniform grid of cells at least one reach wide; two parallel
+    passes over the points (count, then fill) visit the neighbouring cells. Cost
+    O(m + P × lamps in the neighbouring cells); pairs come out grouped by point.
     """
-    pts = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
+    pts = np.ascontiguousarray(np.asarray(points_xy, dtype=np.float64).reshape(-1, 2))
     if len(lamps) == 0 or pts.shape[0] == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    tree = cKDTree(pts)
-    reach = reach_factor * lamps.positions[:, 2]
-    hits = tree.query_ball_point(lamps.positions[:, :2], r=reach, return_sorted=False)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    lamp_i = np.repeat(np.arange(len(lamps), dtype=np.int64), counts)
-    pt_i = (
-        np.fromiter((i for h in hits for i in h), dtype=np.int64, count=int(counts.sum()))
-        if counts.sum()
-        else np.empty(0, np.int64)
-    )
-    return lamp_i, pt_i
+    rows = _lamp_rows(lamps, reach_factor)
+    g = _lamp_grid(lamps.positions[:, :2], reach_factor * lamps.positions[:, 2])
+    args = (g.x0, g.y0, g.inv_cell, g.nx, g.ny, g.reach_max, g.start, g.items)
+    px, py = pts[:, 0].copy(), pts[:, 1].copy()
+    counts = _count_pairs(px, py, rows, *args)
+    offs = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return _fill_pairs(px, py, rows, *args, offs)
 
 
 def _direction_vectors(directions, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -507,55 +760,43 @@ def illuminance(
     if n == 0 or len(lamps) == 0:
         return result
     nx, ny = _direction_vectors(directions, n)
-    # Visit points in spatial (grid-cell) order: a lamp's pairs then read nearby memory,
-    # which halves the kernel's time on scattered inputs. Results are un-permuted at the end.
+    # Visit points in spatial (grid-cell) order: neighbouring threads then read nearby lamps
+    # and edges. Results are un-permuted at the end.
     cell = 32.0
     cx = np.floor((pts[:, 0] - pts[:, 0].min()) / cell)
     cy = np.floor((pts[:, 1] - pts[:, 1].min()) / cell)
     order = np.argsort(cy * (cx.max() + 1) + cx, kind="stable")
-    pts, nx, ny = pts[order], nx[order], ny[order]
-    lamp_i, pt_i = lamp_point_pairs(lamps, pts, reach_factor)
-    if lamp_i.size == 0:
-        return result
+    px = np.ascontiguousarray(pts[order, 0])
+    py = np.ascontiguousarray(pts[order, 1])
+    nx, ny = np.ascontiguousarray(nx[order]), np.ascontiguousarray(ny[order])
     obs = _as_obstacles(obstacles)
-    az = np.radians(lamps.azimuth_deg)
-    tl = np.radians(lamps.tilt_deg)
-    lamp_rows = np.ascontiguousarray(
-        np.column_stack([lamps.positions, np.cos(az), np.sin(az), np.cos(tl), np.sin(tl)])
-    )
-    lamp_k = lamps.flux_scale * lamps.maintenance_factor
+    rows = _lamp_rows(lamps, reach_factor)
+    reach = reach_factor * lamps.positions[:, 2]
+    g = _lamp_grid(lamps.positions[:, :2], reach)
     packed = _pack(lamps.photometries)
     inside = np.zeros(n, dtype=bool)
-    edge_csr = None
-    if obs is not None and len(obs):
-        hit_pt, _ = obs.tree.query(shapely.points(pts), predicate="within")
-        inside[hit_pt] = True
-        edge_csr = _edges_near_lamps(
-            obs, lamps.positions[:, :2], reach_factor * lamps.positions[:, 2]
-        )
-
-    for plane_kinds, z in (
-        (tuple(k for k in kinds if k == "E_h"), z_horizontal),
-        (tuple(k for k in kinds if k != "E_h"), z_vertical),
-    ):
-        if not plane_kinds:
-            continue
-        pz = np.full(n, float(z))
-        want = np.array([k in plane_kinds for k in ("E_h", "E_sc", "E_v")])
-        li, pi_ = lamp_i, pt_i
-        if edge_csr is not None:
-            blocked = _blocked_kernel(
-                li, pi_, lamp_rows, pts[:, 0], pts[:, 1], pz, *edge_csr, obs.edges, obs.edge_height
-            )
-            keep = ~blocked & ~inside[pi_]
-            li, pi_ = li[keep], pi_[keep]
-        per_pair = _pair_kernel(
-            li, pi_, lamp_rows, lamps.photometry_index, lamp_k,
-            pts[:, 0], pts[:, 1], pz, nx, ny, want, *packed,
-        )  # fmt: skip
-        for col, k in enumerate(("E_h", "E_sc", "E_v")):
-            if k in plane_kinds:
-                result[k][order] = np.bincount(pi_, weights=per_pair[:, col], minlength=n)
+    dark = np.zeros(len(lamps), dtype=bool)
+    occl = obs is not None and len(obs) > 0
+    if occl:
+        # ground points inside a building get no direct light
+        hit_pt, hit_ob = obs.tree.query(shapely.points(np.column_stack([px, py])), "within")
+        inside[hit_pt[obs.bases[hit_ob] <= 0.0]] = True
+        # a lamp head inside an obstacle's volume (a tree crown) lights nothing
+        dark = obs.volumes_containing(lamps.positions)
+        e_start, e_stop, e_ids = _edges_near_lamps(obs, lamps.positions[:, :2], reach)
+        edges, e_h, e_b = obs.edges, obs.edge_height, obs.edge_base
+    else:
+        e_start = e_stop = e_ids = np.zeros(len(lamps), np.int64)
+        edges, e_h, e_b = np.zeros((1, 4)), np.zeros(1), np.zeros(1)
+    want = np.array([k in kinds for k in ("E_h", "E_sc", "E_v")])
+    out = _point_kernel(
+        px, py, nx, ny, float(z_horizontal), float(z_vertical), want, inside, rows,
+        lamps.photometry_index, dark, g.x0, g.y0, g.inv_cell, g.nx, g.ny, g.reach_max,
+        g.start, g.items, occl, e_start, e_stop, e_ids, edges, e_h, e_b, *packed,
+    )  # fmt: skip
+    for col, k in enumerate(("E_h", "E_sc", "E_v")):
+        if k in kinds:
+            result[k][order] = out[:, col]
     return result
 
 
@@ -668,22 +909,26 @@ def route_grid(
     Returns
     -------
     pandas.DataFrame
-        Columns ``x``, ``y``, ``line`` (index of the input line), ``along`` (m from the
-        part's start), ``offset`` (m across, positive to the left of the direction of travel),
+        Columns ``x``, ``y``, ``line`` (index of the input line), ``part`` (index of the
+        part within a MultiLineString, else 0), ``along`` (m from the part's start), ``offset`` (m across, positive to the left of the direction of travel),
         ``direction_deg`` (direction of travel, degrees clockwise from north).
         Complexity O(N) shapely interpolations for N points.
     """
     geoms = _geoms(lines)
     w_all = np.broadcast_to(np.asarray(widths, dtype=np.float64), (geoms.size,))
     parts, line_of = shapely.get_parts(geoms, return_index=True)
-    cols = ["x", "y", "line", "along", "offset", "direction_deg"]
+    cols = ["x", "y", "line", "part", "along", "offset", "direction_deg"]
     if parts.size == 0:
-        return pd.DataFrame({c: np.empty(0) for c in cols}).astype({"line": np.int64})
+        return pd.DataFrame({c: np.empty(0) for c in cols}).astype(
+            {"line": np.int64, "part": np.int64}
+        )
     if not np.all(shapely.get_type_id(parts) == 1):
         raise InputError("route_grid needs LineString geometries")
     length = shapely.length(parts)
+    # index of each part within its line (0 for a LineString)
+    part_no = np.arange(parts.size) - np.searchsorted(line_of, line_of)
     keep = length > 0
-    parts, line_of, length = parts[keep], line_of[keep], length[keep]
+    parts, line_of, length, part_no = parts[keep], line_of[keep], length[keep], part_no[keep]
     width = np.where(np.isfinite(w_all[line_of]) & (w_all[line_of] > 0), w_all[line_of], 0.0)
     n_along = np.maximum(1, np.ceil(length / spacing_along - 1e-9)).astype(np.int64)
     n_across = np.maximum(min_across, np.ceil(width / spacing_across - 1e-9)).astype(np.int64)
@@ -717,6 +962,7 @@ def route_grid(
             "x": xy[:, 0],
             "y": xy[:, 1],
             "line": line_of[row_part][pt_row].astype(np.int64),
+            "part": part_no[row_part][pt_row].astype(np.int64),
             "along": s[pt_row],
             "offset": off,
             "direction_deg": direction[pt_row],

@@ -1,0 +1,689 @@
+"""From a Layout to lamps and EN 13201-3-style calculation grids with illuminance.
+
+Two steps the lighting rules share:
+
+- :func:`layout_lamps` turns the ``lamps`` layer into a :class:`~safespace.analyses.illuminance.
+  LampSet`, filling what the input leaves out with documented defaults **by setting** (the
+  highway type of the nearest route), and returns a frame saying what was assumed.
+- :func:`illuminance_grid` lays calculation points on every foot route, pedestrian area and
+  parking area and evaluates E_h (ground), E_sc and E_v (1.5 m) with building (and tree
+  crown) shadows. It is the lighting area's shared analysis: rules get it through
+  ``site.analysis(illuminance_grid, **kw)`` and the report draws its heat map from it.
+
+Every default below is **[unverified]** (no public source found for a per-setting mounting
+height, flux or width; they are typical UK/EU practice) and each is a rule parameter; see
+``docs/lighting.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from safespace._units import parse_length
+from safespace.analyses.illuminance import (
+    DEFAULT_MAINTENANCE_FACTOR,
+    LampSet,
+    Obstacles,
+    area_grid,
+    illuminance,
+    lamp_point_pairs,
+    route_grid,
+)
+from safespace.errors import InputError
+from safespace.photometry import Photometry, generic_streetlight
+from safespace.photometry import read as read_photometry
+
+__all__ = [
+    "HIGHWAY_SETTING",
+    "LIT_DUSK_TO_DAWN",
+    "LIT_PART_NIGHT",
+    "LIT_UNLIT",
+    "entrance_illuminance",
+    "illuminance_grid",
+    "lamp_shading",
+    "layout_lamps",
+    "lighting_obstacles",
+    "route_width",
+    "setting_of",
+]
+
+#: Lighting setting of a route by its ``highway`` value: it picks the default mounting
+#: height and flux of lamps beside it.
+HIGHWAY_SETTING: dict[str, str] = {
+    **dict.fromkeys(
+        ("footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "track", "corridor"),
+        "footway",
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ("residential", "unclassified", "service", "living_street", "road", "busway"),
+        "street",
+    ),
+    **dict.fromkeys(("tertiary", "tertiary_link", "secondary", "secondary_link"), "main"),
+    **dict.fromkeys(
+        ("primary", "primary_link", "trunk", "trunk_link", "motorway", "motorway_link"), "trunk"
+    ),
+}
+
+#: Default route widths (m) by highway when ``width`` is not tagged [unverified]; the
+#: footway value follows the 1.8 m minimum walking-route width (Auckland Design Manual
+#: [checked]) rounded up.
+DEFAULT_WIDTHS: dict[str, float] = {
+    "footway": 2.0, "path": 1.5, "steps": 1.5, "cycleway": 2.5, "bridleway": 2.0,
+    "track": 3.0, "corridor": 2.0, "pedestrian": 6.0, "living_street": 5.0,
+    "residential": 5.5, "unclassified": 5.5, "service": 4.0, "road": 5.5, "busway": 6.0,
+    "tertiary": 7.0, "tertiary_link": 6.0, "secondary": 7.5, "secondary_link": 6.0,
+    "primary": 8.0, "primary_link": 6.0, "trunk": 10.0, "trunk_link": 7.0,
+}  # fmt: skip
+DEFAULT_WIDTH_OTHER = 3.0
+
+#: ``lit`` values (OSM wiki Key:lit [checked]).
+LIT_DUSK_TO_DAWN = ("yes", "24/7", "automatic")
+LIT_PART_NIGHT = ("limited", "interval")
+LIT_UNLIT = ("no", "disused")
+
+#: Lamp defaults by setting: mounting height (m) and lamp flux (lm) [unverified].
+LAMP_DEFAULTS = {
+    "footway_height_m": 5.0,
+    "street_height_m": 6.0,
+    "main_road_height_m": 8.0,
+    "trunk_road_height_m": 10.0,
+    "footway_lumens": 3000.0,
+    "street_lumens": 5000.0,
+    "main_road_lumens": 10000.0,
+    "trunk_road_lumens": 15000.0,
+}
+_SETTING_KEY = {
+    "footway": "footway",
+    "street": "street",
+    "main": "main_road",
+    "trunk": "trunk_road",
+}
+
+#: OSM ``direction`` given as a compass point.
+_COMPASS = {
+    k: 22.5 * i for i, k in enumerate("N NNE NE ENE E ESE SE SSE S SSW SW WSW W WNW NW NNW".split())
+}
+
+GENERIC_NAMES = ("generic", "generic_streetlight")
+_GENERIC_REF_LM = 1000.0
+
+
+def setting_of(highway: str | None) -> str:
+    """The lighting setting (``footway``, ``street``, ``main``, ``trunk``) of a highway value."""
+    return HIGHWAY_SETTING.get(highway or "", "street")
+
+
+def route_width(frame: pd.DataFrame) -> np.ndarray:
+    """Each route's width: ``width_m`` when tagged, else the default for its highway."""
+    tagged = frame["width_m"].to_numpy(dtype=float) if "width_m" in frame else np.nan
+    default = np.array(
+        [DEFAULT_WIDTHS.get(h or "", DEFAULT_WIDTH_OTHER) for h in frame["highway"]], dtype=float
+    )
+    w = np.where(np.isfinite(tagged) & (tagged > 0), tagged, default)
+    return w.astype(float)
+
+
+def _all_routes(layout) -> gpd.GeoDataFrame:
+    """Foot routes and streets (a ``foot=no`` street still carries lamps), one row per fid."""
+    parts = [f for f in (layout.foot_routes, layout.streets) if not f.empty]
+    if not parts:
+        return layout.foot_routes.iloc[0:0]
+    both = pd.concat(parts, ignore_index=True).drop_duplicates("fid")
+    return gpd.GeoDataFrame(both, geometry="geometry", crs=layout.crs).reset_index(drop=True)
+
+
+def _direction_deg(tags: dict) -> float:
+    """OSM ``direction`` in degrees clockwise from north, or NaN."""
+    raw = str(tags.get("direction", "")).strip().upper()
+    if raw in _COMPASS:
+        return _COMPASS[raw]
+    try:
+        return float(raw) % 360.0
+    except ValueError:
+        return np.nan
+
+
+def _input_dir(layout) -> Path:
+    label = layout.inputs[0]["label"] if layout.inputs else ""
+    p = Path(label) if label else None
+    return p.parent if p is not None and p.suffix else Path.cwd()
+
+
+def layout_lamps(
+    layout,
+    *,
+    footway_height_m: float = 5.0,
+    street_height_m: float = 6.0,
+    main_road_height_m: float = 8.0,
+    trunk_road_height_m: float = 10.0,
+    footway_lumens: float = 3000.0,
+    street_lumens: float = 5000.0,
+    main_road_lumens: float = 10000.0,
+    trunk_road_lumens: float = 15000.0,
+    maintenance_factor: float = DEFAULT_MAINTENANCE_FACTOR,
+    setting_search_m: float = 50.0,
+    facade_snap_m: float = 2.0,
+) -> tuple[LampSet, gpd.GeoDataFrame]:
+    """The layout's lamps as a :class:`LampSet`, and a frame of what was assumed.
+
+    Per lamp (tags as in ``docs/tags.md``):
+
+    - **setting**: the highway of the nearest route (foot route or street) within
+      ``setting_search_m``: ``footway`` (footway, path, steps, cycleway...), ``street``
+      (residential, service, unclassified, living_street...), ``main`` (tertiary,
+      secondary) or ``trunk`` (primary, trunk); ``street`` when no route is that near.
+    - **height**: ``height``/``lamp_mount:height``, else the setting's default height.
+    - **photometry**: ``safespace:photometry`` as a file path relative to the input file
+      (``layout.inputs[0]["label"]``) or a built-in name (``generic``); else the built-in
+      :func:`~safespace.photometry.generic_streetlight`.
+    - **lumens**: ``safespace:lumens`` scales the photometry to that lamp flux; else a file
+      photometry is used as photometered and the generic one gets the setting's default flux.
+    - **azimuth** (C0 plane, degrees clockwise from north): ``safespace:azimuth``; else OSM
+      ``direction`` (the way the light faces) taken as the C90 plane (C0 = direction + 90°);
+      else C90 faces the nearest point of the nearest route, i.e. C0–C180 runs along it (the
+      road-luminaire convention of EULUMDAT / EN 13201, which the generic distribution's
+      along-road lobe follows). A lamp standing on the route's line gets C0 along the route.
+    - **tilt**: ``safespace:tilt``, else 0. **maintenance factor**: tag, else
+      ``maintenance_factor``.
+    - a lamp mapped inside a building footprint within ``facade_snap_m`` of its outline (a
+      wall-mounted lamp drawn on the façade) is moved 0.3 m outside the nearest wall, so the
+      building does not swallow its light.
+
+    Returns
+    -------
+    (LampSet, geopandas.GeoDataFrame)
+        The lamps (same order as ``layout.lamps``) and one row per lamp: ``fid``, ``setting``,
+        ``nearest_highway``, ``height_m``, ``height_source``, ``lumens``, ``lumens_source``,
+        ``photometry``, ``azimuth_deg``, ``azimuth_source``, ``tilt_deg``,
+        ``maintenance_factor``, ``moved_m`` and the (possibly moved) point geometry.
+
+    Raises
+    ------
+    InputError
+        A photometry file that is missing or unreadable, or an unknown built-in name.
+
+    Notes
+    -----
+    O(m log R) for m lamps and R routes (STRtree nearest queries).
+    """
+    lamps = layout.lamps
+    m = len(lamps)
+    heights = dict(LAMP_DEFAULTS)
+    heights.update(
+        footway_height_m=footway_height_m, street_height_m=street_height_m,
+        main_road_height_m=main_road_height_m, trunk_road_height_m=trunk_road_height_m,
+        footway_lumens=footway_lumens, street_lumens=street_lumens,
+        main_road_lumens=main_road_lumens, trunk_road_lumens=trunk_road_lumens,
+    )  # fmt: skip
+    cols = ["fid", "setting", "nearest_highway", "height_m", "height_source", "lumens",
+            "lumens_source", "photometry", "azimuth_deg", "azimuth_source", "tilt_deg",
+            "maintenance_factor", "moved_m"]  # fmt: skip
+    if m == 0:
+        frame = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=layout.crs)
+        return LampSet(np.empty((0, 3)), [generic_streetlight(_GENERIC_REF_LM)]), frame
+
+    xy = shapely.get_coordinates(lamps.geometry.values)[:, :2].copy()
+    moved = np.zeros(m)
+    # wall-mounted lamps drawn on (or just inside) a building outline: step them outside
+    if not layout.buildings.empty and facade_snap_m > 0:
+        bgeoms = layout.buildings.geometry.values
+        li, bi = shapely.STRtree(bgeoms).query(shapely.points(xy), predicate="intersects")
+        if li.size:
+            li, first = np.unique(li, return_index=True)
+            bi = bi[first]
+            ring = shapely.boundary(bgeoms[bi])
+            pts = shapely.points(xy[li])
+            dist = shapely.distance(pts, ring)
+            near = dist <= facade_snap_m
+            li, ring, pts, dist = li[near], ring[near], pts[near], dist[near]
+            on = shapely.get_coordinates(
+                shapely.line_interpolate_point(ring, shapely.line_locate_point(ring, pts))
+            )
+            out = on - xy[li]
+            n = np.hypot(out[:, 0], out[:, 1])
+            # a lamp exactly on the wall: step out across the wall's normal (either side
+            # tested below by containment)
+            safe = n > 1e-9
+            out[safe] /= n[safe, None]
+            cand = on + 0.3 * out
+            bad = ~safe | shapely.contains_xy(bgeoms[bi[near]], cand[:, 0], cand[:, 1])
+            if bad.any():
+                # step along the outward normal of the wall segment nearest the lamp
+                s = shapely.line_locate_point(ring[bad], pts[bad])
+                a = shapely.get_coordinates(shapely.line_interpolate_point(ring[bad], s - 0.05))
+                b = shapely.get_coordinates(shapely.line_interpolate_point(ring[bad], s + 0.05))
+                t = b - a
+                t /= np.maximum(np.hypot(t[:, 0], t[:, 1]), 1e-12)[:, None]
+                nrm = np.column_stack([t[:, 1], -t[:, 0]])
+                c1 = on[bad] + 0.3 * nrm
+                inside1 = shapely.contains_xy(bgeoms[bi[near]][bad], c1[:, 0], c1[:, 1])
+                cand[bad] = np.where(inside1[:, None], on[bad] - 0.3 * nrm, c1)
+            moved[li] = np.hypot(*(cand - xy[li]).T)
+            xy[li] = cand
+
+    # nearest route: setting and default aim
+    routes = _all_routes(layout)
+    nearest_hw = np.array([None] * m, dtype=object)
+    aim = np.full(m, np.nan)  # bearing of C90 (toward the route), or C0 along a route
+    aim_along = np.zeros(m, dtype=bool)
+    if not routes.empty:
+        rg = routes.geometry.values
+        pi_, ri = shapely.STRtree(rg).query_nearest(
+            shapely.points(xy), max_distance=setting_search_m, all_matches=False
+        )
+        nearest_hw[pi_] = routes["highway"].to_numpy(dtype=object)[ri]
+        s = shapely.line_locate_point(rg[ri], shapely.points(xy[pi_]))
+        near = shapely.get_coordinates(shapely.line_interpolate_point(rg[ri], s))
+        v = near - xy[pi_]
+        d = np.hypot(v[:, 0], v[:, 1])
+        bearing = np.degrees(np.arctan2(v[:, 0], v[:, 1])) % 360.0
+        a = shapely.get_coordinates(shapely.line_interpolate_point(rg[ri], s - 0.5))
+        b = shapely.get_coordinates(shapely.line_interpolate_point(rg[ri], s + 0.5))
+        along = np.degrees(np.arctan2(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])) % 360.0
+        on_line = d < 0.5
+        aim[pi_] = np.where(on_line, along, bearing)
+        aim_along[pi_] = on_line
+    setting = np.array([setting_of(h) if h else "street" for h in nearest_hw], dtype=object)
+    key = np.array([_SETTING_KEY[s] for s in setting], dtype=object)
+
+    h_tag = lamps["height_m"].to_numpy(dtype=float)
+    h_def = np.array([heights[f"{k}_height_m"] for k in key])
+    height = np.where(np.isfinite(h_tag) & (h_tag > 0), h_tag, h_def)
+    height_src = np.where(np.isfinite(h_tag) & (h_tag > 0), "tag", "default:" + setting)
+
+    # photometry: one object per distinct file / built-in name
+    base = _input_dir(layout)
+    cache: dict[str, Photometry] = {}
+    generic = generic_streetlight(_GENERIC_REF_LM)
+    phs: list[Photometry] = [generic]
+    ph_index = np.zeros(m, dtype=np.int64)
+    ph_name = np.array(["generic"] * m, dtype=object)
+    lumen_tag = lamps["lumens"].to_numpy(dtype=float)
+    lum_def = np.array([heights[f"{k}_lumens"] for k in key])
+    flux_scale = np.empty(m)
+    lumens = np.empty(m)
+    lum_src = np.empty(m, dtype=object)
+    for i, (fid, name) in enumerate(zip(lamps["fid"], lamps["photometry"], strict=True)):
+        tagged = np.isfinite(lumen_tag[i]) and lumen_tag[i] > 0
+        if name is None or str(name).strip().lower() in GENERIC_NAMES:
+            lumens[i] = lumen_tag[i] if tagged else lum_def[i]
+            lum_src[i] = "tag" if tagged else f"default:{setting[i]}"
+            flux_scale[i] = lumens[i] / _GENERIC_REF_LM
+            continue
+        path = Path(str(name).strip())
+        path = path if path.is_absolute() else base / path
+        key_p = str(path.resolve())
+        if key_p not in cache:
+            if not path.is_file():
+                raise InputError(
+                    f"safespace:photometry file {name!r} not found (looked in {path})",
+                    file=layout.inputs[0]["label"] if layout.inputs else None,
+                    feature=fid,
+                )
+            cache[key_p] = read_photometry(path)
+            phs.append(cache[key_p])
+        ph = cache[key_p]
+        ph_index[i] = phs.index(ph)
+        ph_name[i] = str(name)
+        if tagged:
+            lumens[i], lum_src[i] = lumen_tag[i], "tag"
+            flux_scale[i] = LampSet.flux_scale_for(ph, lumen_tag[i])
+        else:
+            lumens[i] = ph.rated_flux if ph.rated_flux else ph.flux
+            lum_src[i] = "photometry file"
+            flux_scale[i] = 1.0
+
+    az_tag = np.array(
+        [float(t["safespace:azimuth"]) if _is_num(t.get("safespace:azimuth")) else np.nan
+         for t in lamps["tags"]]
+    )  # fmt: skip
+    az_dir = np.array([_direction_deg(t) for t in lamps["tags"]])
+    az = np.where(aim_along, aim, (aim + 90.0) % 360.0)
+    az_src = np.where(aim_along, "default:along route", "default:C90 toward route")
+    az_src = np.where(np.isfinite(aim), az_src, "default:north (no route near)")
+    az = np.where(np.isfinite(aim), az, 0.0)
+    az = np.where(np.isfinite(az_dir), (az_dir + 90.0) % 360.0, az)
+    az_src = np.where(np.isfinite(az_dir), "direction tag (C90)", az_src)
+    az = np.where(np.isfinite(az_tag), az_tag % 360.0, az)
+    az_src = np.where(np.isfinite(az_tag), "tag", az_src)
+    tilt = lamps["tilt_deg"].to_numpy(dtype=float)
+    tilt = np.where(np.isfinite(tilt), tilt, 0.0)
+    mf = lamps["maintenance_factor"].to_numpy(dtype=float)
+    mf = np.where(np.isfinite(mf) & (mf > 0), mf, maintenance_factor)
+
+    lampset = LampSet(np.column_stack([xy, height]), phs, ph_index, az, tilt, flux_scale, mf)
+    frame = gpd.GeoDataFrame(
+        {
+            "fid": lamps["fid"].to_numpy(),
+            "setting": setting,
+            "nearest_highway": nearest_hw,
+            "height_m": height,
+            "height_source": height_src,
+            "lumens": lumens,
+            "lumens_source": lum_src,
+            "photometry": ph_name,
+            "azimuth_deg": az,
+            "azimuth_source": az_src,
+            "tilt_deg": tilt,
+            "maintenance_factor": mf,
+            "moved_m": moved,
+        },  # fmt: skip
+        geometry=shapely.points(xy),
+        crs=layout.crs,
+    )
+    return lampset, frame
+
+
+def _is_num(v) -> bool:
+    try:
+        return np.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def lighting_obstacles(
+    layout, *, tree_occlusion: bool = True, crown_base_default_m: float = 2.0
+) -> Obstacles | None:
+    """Buildings (from the ground to ``height_m``, unknown = taller than any lamp), plus tree
+    crowns when ``tree_occlusion``: ``natural=tree`` points with ``diameter_crown`` and a
+    ``height``, or planting polygons with a height, as prisms from the crown base
+    (``safespace:crown_base``, else ``crown_base_default_m``) to the top. Crowns are opaque:
+    an upper bound on their shade. O(n) in the features.
+    """
+    parts = []
+    if not layout.buildings.empty:
+        parts.append(Obstacles(layout.buildings))
+    pl = layout.planting
+    if tree_occlusion and not pl.empty:
+        geoms = pl.geometry.values
+        top = pl["height_m"].to_numpy(dtype=float)
+        base = pl["crown_base_m"].to_numpy(dtype=float)
+        base = np.where(np.isfinite(base), base, crown_base_default_m)
+        diam = np.array([parse_length(t.get("diameter_crown")) for t in pl["tags"]])
+        tid = shapely.get_type_id(geoms)
+        crown = np.where(
+            (tid == 0) & np.isfinite(diam) & (diam > 0),
+            shapely.buffer(geoms, np.where(np.isfinite(diam), diam, 0.0) / 2, quad_segs=4),
+            np.where(np.isin(tid, (3, 6)), geoms, None),
+        )
+        ok = (crown != None) & np.isfinite(top) & (top > base)  # noqa: E711
+        if ok.any():
+            parts.append(Obstacles(crown[ok], top[ok], base[ok]))
+    return Obstacles.concat(*parts)
+
+
+def illuminance_grid(
+    layout,
+    *,
+    spacing_along: float = 3.0,
+    min_across: int = 3,
+    area_spacing: float = 3.0,
+    reach_factor: float = 6.0,
+    occlusion: bool = True,
+    tree_occlusion: bool = True,
+    observer_height_m: float = 1.5,
+    **lamp_defaults: float,
+) -> gpd.GeoDataFrame:
+    """Calculation points on every foot route, pedestrian area and parking area, with light.
+
+    Routes get :func:`~safespace.analyses.illuminance.route_grid` points (at most
+    ``spacing_along`` apart, at least ``min_across`` across the width from ``width_m`` or
+    :data:`DEFAULT_WIDTHS`); areas get an ``area_spacing`` square grid. At each point:
+
+    - ``E_h``: maintained horizontal illuminance at the ground (lx);
+    - ``E_sc_fwd``, ``E_sc_back``: semi-cylindrical illuminance at ``observer_height_m``
+      on the face of a person walking each way along the route (areas: faces looking north
+      and south); ``E_sc`` is the smaller of the two;
+    - ``E_v``: the smaller vertical illuminance of the same two faces;
+    - ``lamps_in_reach``: lamps within ``reach_factor`` × their height (before shadows).
+
+    Buildings (and tree crowns, :func:`lighting_obstacles`) cast shadows when ``occlusion``.
+    ``lamp_defaults`` are passed to :func:`layout_lamps`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Point geometry in ``layout.crs`` and columns ``kind`` (``route``,
+        ``pedestrian_area``, ``parking``), ``fid``, ``highway``, ``lit``, ``feature`` (row in
+        its layer), ``part``, ``along``, ``offset``, ``direction_deg``, ``width_m``,
+        ``in_site``, ``E_h``, ``E_sc``, ``E_sc_fwd``, ``E_sc_back``, ``E_v``,
+        ``lamps_in_reach``. Areas have ``along``/``offset``/``direction_deg`` NaN.
+
+    Notes
+    -----
+    Cost: O(N) grid construction for N points, then two passes of the illuminance kernel:
+    O(N × lamps in reach × obstacle edges near the lamp).
+    """
+    lamps, _ = layout_lamps(layout, **lamp_defaults)
+    frames = []
+    fr = layout.foot_routes
+    if not fr.empty:
+        width = route_width(fr)
+        g = route_grid(fr, width, spacing_along=spacing_along, min_across=min_across)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "x": g["x"],
+                    "y": g["y"],
+                    "kind": "route",
+                    "fid": fr["fid"].to_numpy()[g["line"]],
+                    "highway": fr["highway"].to_numpy(dtype=object)[g["line"]],
+                    "lit": fr["lit"].to_numpy(dtype=object)[g["line"]],
+                    "feature": g["line"],
+                    "part": g["part"],
+                    "along": g["along"],
+                    "offset": g["offset"],
+                    "direction_deg": g["direction_deg"],
+                    "width_m": width[g["line"]],
+                }  # fmt: skip
+            )
+        )
+    for kind, layer in (("pedestrian_area", layout.pedestrian_areas), ("parking", layout.parking)):
+        if layer.empty:
+            continue
+        polys = layer[np.isin(shapely.get_type_id(layer.geometry.values), (3, 6))]
+        if polys.empty:
+            continue
+        g = area_grid(polys, spacing=area_spacing)
+        hw = polys["highway"].to_numpy(dtype=object) if "highway" in polys else None
+        frames.append(
+            pd.DataFrame(
+                {
+                    "x": g["x"],
+                    "y": g["y"],
+                    "kind": kind,
+                    "fid": polys["fid"].to_numpy()[g["area"]],
+                    "highway": hw[g["area"]] if hw is not None else None,
+                    "lit": [t.get("lit") for t in polys["tags"].to_numpy()[g["area"]]],
+                    "feature": polys.index.to_numpy()[g["area"]],
+                    "part": 0,
+                    "along": np.nan,
+                    "offset": np.nan,
+                    "direction_deg": 0.0,
+                    "width_m": np.nan,
+                }  # fmt: skip
+            )
+        )
+    if frames:
+        df = pd.concat(frames, ignore_index=True)
+    else:
+        df = pd.DataFrame({c: [] for c in ("x", "y", "kind", "fid", "highway", "lit", "feature",
+                                           "part", "along", "offset", "direction_deg",
+                                           "width_m")})  # fmt: skip
+    xy = df[["x", "y"]].to_numpy(dtype=float)
+    obstacles = lighting_obstacles(layout, tree_occlusion=tree_occlusion) if occlusion else None
+    heading = df["direction_deg"].to_numpy(dtype=float)
+    # a person walking along heading θ shows their face toward θ; the observer meets them
+    fwd = illuminance(lamps, xy, heading, z_vertical=observer_height_m, obstacles=obstacles,
+                      reach_factor=reach_factor)  # fmt: skip
+    back = illuminance(lamps, xy, heading + 180.0, z_vertical=observer_height_m,
+                       obstacles=obstacles, reach_factor=reach_factor, kinds=("E_sc", "E_v"))  # fmt: skip
+    df["E_h"] = fwd["E_h"]
+    df["E_sc_fwd"] = fwd["E_sc"]
+    df["E_sc_back"] = back["E_sc"]
+    df["E_sc"] = np.minimum(fwd["E_sc"], back["E_sc"])
+    df["E_v"] = np.minimum(fwd["E_v"], back["E_v"])
+    _, pt_i = lamp_point_pairs(lamps, xy, reach_factor)
+    df["lamps_in_reach"] = np.bincount(pt_i, minlength=len(df)).astype(np.int64)
+    site = layout.site  # no boundary: everything is the site
+    df["in_site"] = (
+        shapely.intersects_xy(site, xy[:, 0], xy[:, 1]) if site is not None and len(df) else True
+    )
+    df["feature"] = df["feature"].astype(np.int64)
+    df["part"] = df["part"].astype(np.int64)
+    return gpd.GeoDataFrame(
+        df.drop(columns=["x", "y"]), geometry=shapely.points(xy), crs=layout.crs
+    )
+
+
+def entrance_illuminance(
+    layout,
+    *,
+    step_out_m: float = 0.5,
+    reach_factor: float = 6.0,
+    occlusion: bool = True,
+    tree_occlusion: bool = True,
+    observer_height_m: float = 1.5,
+    **lamp_defaults: float,
+) -> gpd.GeoDataFrame:
+    """Light at each entrance and each police premises' access point.
+
+    The point is stepped ``step_out_m`` out of the building (away from its centroid; a
+    point without a building stays put). ``E_sc``/``E_v`` are on the face of a person
+    standing there looking out; ``E_h`` is at the ground. Columns: ``kind``
+    (``entrance``/``police``), ``fid``, ``in_site``, ``E_h``, ``E_sc``, ``E_v``,
+    ``lamps_in_reach``. O(n × lamps in reach × edges near the lamp).
+    """
+    rows = []
+    ent = layout.entrances
+    if not ent.empty:
+        pts = shapely.get_coordinates(ent.geometry.values)[:, :2]
+        bfid = ent["building_fid"].to_numpy(dtype=object)
+        rows.append(("entrance", ent["fid"].to_numpy(), pts, bfid))
+    pol = layout.police
+    if not pol.empty:
+        pub = pol[pol["public_facing"].astype(bool)]
+        if not pub.empty:
+            pts = shapely.get_coordinates(shapely.points([(p.x, p.y) for p in pub["access_point"]]))
+            rows.append(("police", pub["fid"].to_numpy(), pts, pub["fid"].to_numpy()))
+    cols = ["kind", "fid", "in_site", "E_h", "E_sc", "E_v", "lamps_in_reach"]
+    if not rows:
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=layout.crs)
+    kind = np.concatenate([np.full(len(r[1]), r[0], dtype=object) for r in rows])
+    fid = np.concatenate([r[1] for r in rows])
+    xy = np.vstack([r[2] for r in rows]).astype(float)
+    owner = np.concatenate([r[3] for r in rows])
+    centroid = {}
+    if not layout.buildings.empty:
+        c = shapely.get_coordinates(shapely.centroid(layout.buildings.geometry.values))
+        centroid = dict(zip(layout.buildings["fid"], map(tuple, c), strict=True))
+    if not layout.police.empty:
+        c = shapely.get_coordinates(shapely.centroid(layout.police.geometry.values))
+        centroid.update(zip(layout.police["fid"], map(tuple, c), strict=True))
+    out = np.zeros_like(xy)
+    for i, o in enumerate(owner):
+        if o in centroid:
+            v = xy[i] - centroid[o]
+            n = np.hypot(*v)
+            out[i] = v / n if n > 1e-9 else 0.0
+    xy_out = xy + step_out_m * out
+    heading = np.degrees(np.arctan2(out[:, 0], out[:, 1])) % 360.0
+    lamps, _ = layout_lamps(layout, **lamp_defaults)
+    obstacles = lighting_obstacles(layout, tree_occlusion=tree_occlusion) if occlusion else None
+    e = illuminance(lamps, xy_out, heading, z_vertical=observer_height_m, obstacles=obstacles,
+                    reach_factor=reach_factor)  # fmt: skip
+    _, pt_i = lamp_point_pairs(lamps, xy_out, reach_factor)
+    site = layout.site
+    in_site = (
+        shapely.intersects_xy(site, *xy_out.T) if site is not None else np.ones(len(fid), bool)
+    )
+    return gpd.GeoDataFrame(
+        {
+            "kind": kind,
+            "fid": fid,
+            "in_site": in_site,
+            "E_h": e["E_h"],
+            "E_sc": e["E_sc"],
+            "E_v": e["E_v"],
+            "lamps_in_reach": np.bincount(pt_i, minlength=len(fid)),
+        },  # fmt: skip
+        geometry=shapely.points(xy_out),
+        crs=layout.crs,
+    )
+
+
+def lamp_shading(
+    layout,
+    *,
+    samples_across: int = 41,
+    reach_factor: float = 6.0,
+    tree_occlusion: bool = True,
+    **lamp_defaults: float,
+) -> gpd.GeoDataFrame:
+    """How much of each lamp's light reaching the ground within its reach is blocked.
+
+    Each lamp's reach disc gets a ``samples_across`` × ``samples_across`` square grid of
+    ground points; the lamp's E_h is summed over them with and without obstacles (points
+    inside a building count as blocked: their light lands on the roof). The sums × cell area
+    are the flux (lm) reaching the ground in reach. A lamp head inside a tree crown lights
+    nothing. Columns: ``fid``, ``flux_open_lm``, ``flux_lm``, ``blocked_share``,
+    ``in_crown``. O(m × samples_across² × edges near the lamp).
+    """
+    from safespace.analyses.illuminance import (  # the pair kernels, not public API
+        _blocked_kernel,
+        _edges_near_lamps,
+        _lamp_rows,
+        _pack,
+        _pair_kernel,
+    )
+
+    lamps, frame = layout_lamps(layout, **lamp_defaults)
+    m = len(lamps)
+    res = gpd.GeoDataFrame(
+        {"fid": frame["fid"].to_numpy(), "flux_open_lm": np.zeros(m), "flux_lm": np.zeros(m),
+         "blocked_share": np.zeros(m), "in_crown": np.zeros(m, dtype=bool)},
+        geometry=frame.geometry.values, crs=layout.crs,
+    )  # fmt: skip
+    if m == 0:
+        return res
+    k = samples_across
+    reach = reach_factor * lamps.positions[:, 2]
+    u = (np.arange(k) + 0.5) / k * 2 - 1  # cell centres on [-1, 1]
+    uu, vv = np.meshgrid(u, u)
+    disc = np.hypot(uu, vv) <= 1.0
+    du, dv = uu[disc], vv[disc]
+    q = du.size
+    lamp_i = np.repeat(np.arange(m, dtype=np.int64), q)
+    px = lamps.positions[lamp_i, 0] + np.tile(du, m) * reach[lamp_i]
+    py = lamps.positions[lamp_i, 1] + np.tile(dv, m) * reach[lamp_i]
+    pt_i = np.arange(px.size, dtype=np.int64)
+    rows = _lamp_rows(lamps, reach_factor)
+    pz = np.zeros(px.size)
+    want = np.array([True, False, False])
+    e_open = _pair_kernel(lamp_i, pt_i, rows, lamps.photometry_index, px, py, pz, pz, pz,
+                          want, *_pack(lamps.photometries))[:, 0]  # fmt: skip
+    e = e_open.copy()
+    obs = lighting_obstacles(layout, tree_occlusion=tree_occlusion)
+    in_crown = np.zeros(m, dtype=bool)
+    if obs is not None:
+        csr = _edges_near_lamps(obs, lamps.positions[:, :2], reach)
+        blocked = _blocked_kernel(lamp_i, pt_i, rows, px, py, pz, *csr, obs.edges,
+                                  obs.edge_height, obs.edge_base)  # fmt: skip
+        hit, ob = obs.tree.query(shapely.points(np.column_stack([px, py])), "within")
+        blocked[hit[obs.bases[ob] <= 0.0]] = True
+        e[blocked] = 0.0
+        in_crown = obs.volumes_containing(lamps.positions)
+        e[in_crown[lamp_i]] = 0.0
+    cell = (2 * reach / k) ** 2
+    res["flux_open_lm"] = np.bincount(lamp_i, weights=e_open, minlength=m) * cell
+    res["flux_lm"] = np.bincount(lamp_i, weights=e, minlength=m) * cell
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = 1.0 - res["flux_lm"].to_numpy() / res["flux_open_lm"].to_numpy()
+    res["blocked_share"] = np.where(np.isfinite(share), np.clip(share, 0, 1), 0.0)
+    res["in_crown"] = in_crown
+    return res
