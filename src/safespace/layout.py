@@ -208,6 +208,21 @@ def _apply_as_layer(
     return out
 
 
+def _unusable_buildings(features: gpd.GeoDataFrame, label: str) -> list[InputNote]:
+    """Notes for building=* features that are not polygons (so cannot be buildings)."""
+    types = shapely.get_type_id(features.geometry.values)
+    notes = []
+    for fid, tags, gtype in zip(features["fid"], features["tags"], types, strict=True):
+        value = tags.get("building")
+        if value and value != "no" and gtype not in (3, 6):
+            kind = shapely.GeometryType(int(gtype)).name.lower()
+            notes.append(InputNote("warning", "building-not-polygon",
+                                   f"building={value} has a {kind} geometry, not a polygon; not "
+                                   "used as a building (it blocks no view and casts no shadow)",
+                                   label, fid))
+    return notes
+
+
 def _assign_entrances(layers: dict[str, gpd.GeoDataFrame]) -> None:
     entrances, buildings = layers["entrances"], layers["buildings"]
     fids = [None] * len(entrances)
@@ -327,6 +342,7 @@ def load(
     features, more = clean_features(_project(raw, work_crs), raw.label)
     notes += more
     features = _apply_as_layer(features, as_layer, raw.label, notes)
+    notes += _unusable_buildings(features, raw.label)
     layers = classify(features, origin="proposal")
 
     if boundary is not None:
@@ -341,6 +357,7 @@ def load(
         notes += _reader_notes(raw_ctx)
         ctx_features, more = clean_features(_project(raw_ctx, work_crs), raw_ctx.label)
         notes += more
+        notes += _unusable_buildings(ctx_features, raw_ctx.label)
         ctx_layers = classify(ctx_features, origin="context")
         site = (
             shapely.union_all(layers["boundary"].geometry.values)

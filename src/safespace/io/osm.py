@@ -69,6 +69,18 @@ def _note(code: str, message: str, fid: str, level: str = "warning") -> dict[str
     return {"level": level, "code": code, "message": message, "feature": fid}
 
 
+_MAIN_KEYS = ("building", "amenity", "highway", "barrier", "natural", "landuse", "emergency")
+
+
+def _what(tags) -> str:
+    """The tag that says what an object is (``building=yes``), to prefix its notes."""
+    for key in _MAIN_KEYS:
+        value = tags.get(key)
+        if value:
+            return f"{key}={value}: "
+    return ""
+
+
 def _way_wkb(
     way: osmium.osm.Way, factory: osmium.geom.WKBFactory, notes: list[dict]
 ) -> tuple[str | None, bool]:
@@ -77,6 +89,7 @@ def _way_wkb(
     At an extract's edge the line runs through the located nodes only, with a note.
     """
     fid = f"way/{way.id}"
+    what = _what(way.tags)
     nodes = way.nodes
     # libosmium silently skips missing nodes at the start of a way, so test the first one.
     if len(nodes) and nodes[0].location.valid():
@@ -86,7 +99,9 @@ def _way_wkb(
             pass
         except RuntimeError:
             # libosmium's geometry_error: fewer than two distinct points.
-            notes.append(_note(BAD_GEOMETRY, "way has fewer than 2 distinct nodes; dropped", fid))
+            notes.append(
+                _note(BAD_GEOMETRY, f"{what}way has fewer than 2 distinct nodes; dropped", fid)
+            )
             return None, False
     # Some nodes lie outside the extract: keep the located part, in order.
     coords: list[tuple[float, float]] = []
@@ -107,10 +122,10 @@ def _way_wkb(
                 f"{total - located} of {total} nodes are missing from the extract "
                 "and fewer than 2 remain"
             )
-        notes.append(_note(BAD_GEOMETRY, f"{why}; dropped", fid))
+        notes.append(_note(BAD_GEOMETRY, f"{what}{why}; dropped", fid))
         return None, False
     missing = f"{total - located} of {total} nodes are missing from the extract"
-    notes.append(_note(BAD_GEOMETRY, f"{missing}; built from the located ones", fid))
+    notes.append(_note(BAD_GEOMETRY, f"{what}{missing}; built from the located ones", fid))
     return shapely.to_wkb(LineString(coords), hex=True), False
 
 
@@ -352,7 +367,11 @@ def _relation_fallback(
     kind = rel.tags.get("type", "?")
     if geom is None or geom.is_empty:
         notes.append(
-            _note(BAD_GEOMETRY, f"relation (type={kind}) has no located members; dropped", fid)
+            _note(
+                BAD_GEOMETRY,
+                f"{_what(rel.tags)}relation (type={kind}) has no located members; dropped",
+                fid,
+            )
         )
         return None
     if rel.multipolygon:
