@@ -155,3 +155,17 @@ def test_proposal_replaces_context_inside_site_and_joins_routes():
     assert end.equals(shapely.Point(X0 + 25, Y0))  # snapped onto the road
     assert any(shapely.Point(c).equals(end) for c in road.coords)  # and a vertex of it
     assert any(n.code == "context-joined" and "1 proposal" in n.message for n in layout.notes)
+
+
+def test_external_police_premises_join_the_police_layer(tmp_path):
+    import json
+
+    path = tmp_path / "stations.geojson"
+    path.write_text(json.dumps(bng(feature(point(500, 0), id="hq", name="HQ"))))
+    layout = safespace.load(
+        bng(feature(square(X0, Y0, 10), id="home", building="house")), police=path
+    )
+    assert list(layout.police["fid"]) == ["hq"]
+    assert list(layout.police["origin"]) == ["external"]
+    assert layout.police["access_point"].iloc[0].equals(shapely.Point(X0 + 500, Y0))
+    assert any(i["role"] == "police" for i in layout.inputs)

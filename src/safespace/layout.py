@@ -216,10 +216,16 @@ def _unusable_buildings(features: gpd.GeoDataFrame, label: str) -> list[InputNot
         value = tags.get("building")
         if value and value != "no" and gtype not in (3, 6):
             kind = shapely.GeometryType(int(gtype)).name.lower()
-            notes.append(InputNote("warning", "building-not-polygon",
-                                   f"building={value} has a {kind} geometry, not a polygon; not "
-                                   "used as a building (it blocks no view and casts no shadow)",
-                                   label, fid))
+            notes.append(
+                InputNote(
+                    "warning",
+                    "building-not-polygon",
+                    f"building={value} has a {kind} geometry, not a polygon; not "
+                    "used as a building (it blocks no view and casts no shadow)",
+                    label,
+                    fid,
+                )
+            )
     return notes
 
 
@@ -287,6 +293,7 @@ def load(
     boundary: Source | shapely.Geometry | None = None,
     join_tolerance: float = 1.0,
     as_layer: str | None = None,
+    police: Source | None = None,
 ) -> Layout:
     """Read a layout from GeoJSON, OpenStreetMap, a vector file or a GeoDataFrame.
 
@@ -313,6 +320,10 @@ def load(
         ``"buildings"`` for a building-outline dataset such as LINZ or Overture, whose
         attributes are not OSM tags). Without it, a source in which no feature carries a
         recognised tag but every feature is a polygon is read as buildings, with a note.
+    police
+        Police premises outside the layout (a file, mapping or frame): they join
+        ``layout.police`` with ``origin="external"``. Features without an ``amenity`` tag
+        are read as ``amenity=police``.
 
     Returns
     -------
@@ -390,6 +401,18 @@ def load(
             parts = [f for f in (layers[name], ctx_layers[name]) if not f.empty]
             if parts:
                 layers[name] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=work_crs)
+
+    if police is not None:
+        raw_pol = read_source(police)
+        inputs.append({"role": "police", "label": raw_pol.label, "sha256": raw_pol.sha256})
+        pol_features, more = clean_features(_project(raw_pol, work_crs), raw_pol.label)
+        notes += more
+        pol_features = _apply_as_layer(pol_features, "police", raw_pol.label, notes)
+        external = classify(pol_features, origin="external")["police"]
+        if external.empty:
+            raise InputError("no police premises in the file", file=raw_pol.label)
+        parts = [f for f in (layers["police"], external) if not f.empty]
+        layers["police"] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=work_crs)
 
     layers["buildings"], more = merge_duplicates(layers["buildings"], raw.label)
     notes += more

@@ -2,8 +2,8 @@
 point, placement of proposed premises, emergency phones on isolated routes, and where a
 neighbourhood police unit would serve most homes.
 
-Premises outside the layout are read from ``layout.extra_police`` when the caller (the CLI's
-``--police FILE``) sets it: a GeoDataFrame shaped like ``layout.police`` or a path.
+Premises outside the layout come in through ``safespace.load(..., police=FILE)`` (the CLI's
+``--police FILE``): they join ``layout.police`` with ``origin="external"``.
 """
 
 from __future__ import annotations
@@ -48,16 +48,11 @@ _WALK = Param(
 )
 
 
-def _extra(site: Site) -> Any:
-    return getattr(site.layout, "extra_police", None)
-
-
 def _field(site: Site, mode: str, premises: str | None = None):
     return site.analysis(
         access_field,
         mode=mode,
         premises=premises,
-        extra_police=_extra(site),
         walk_speed_mps=float(site.params.get("walk_speed_mps", WALK_SPEED_MPS)),
         route_spacing_m=float(site.params.get("route_spacing_m", 25.0)),
     )
@@ -125,7 +120,7 @@ def response_time(site: Site) -> Iterator[Finding | Metric | Score]:
     """Drive time from the nearest police premises to every home and route stretch in the
     site, against the response standard; also gives the area's score."""
     limit = float(site.params["response_time_s"])
-    prem = premises_points(site.layout, "police", extra_police=_extra(site))
+    prem = premises_points(site.layout, "police")
     drive = _field(site, "drive", "police")
     walk = _field(site, "walk", "public")
     walk_limit = 600.0
@@ -505,7 +500,6 @@ def best_site(site: Site) -> Iterator[Finding | Metric]:
             max_candidates=int(site.params["max_candidates"]),
             within=site.site_polygon,
             premises="public",
-            extra_police=_extra(site),
             walk_speed_mps=float(site.params["walk_speed_mps"]),
         )
     except InputError:
