@@ -62,8 +62,11 @@ DRIVE_SPEED_KMH: dict[str, float] = {
 }
 #: Fallback for drivable ways of a type missing from :data:`DRIVE_SPEED_KMH` (OSRM "default").
 DEFAULT_DRIVE_SPEED_KMH = 10.0
-#: Walking speed (m/s): 800 m in 10 minutes (Manual for Streets' walkable catchment).
-WALK_SPEED_MPS = 800.0 / 600.0
+#: Walking speed (m/s), the one default for every walking time in safespace: the US
+#: MUTCD's "normal walking speed" of 4.0 ft/s (2003 ed., s. 4E.10) [quoted]. The 2009
+#: MUTCD uses 3.5 ft/s (1.07 m/s) for crossing design; Manual for Streets' "10 min /
+#: 800 m" implies 1.33 m/s [quoted]. 1.2 m/s sits between them.
+WALK_SPEED_MPS = 1.2
 #: Highway values a (police) car can drive on.
 DRIVABLE_HIGHWAYS = frozenset(DRIVE_SPEED_KMH)
 _NO = frozenset({"no", "private_no", "false", "0"})

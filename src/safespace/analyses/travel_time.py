@@ -44,13 +44,9 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from safespace.analyses.network import WALK_SPEED_MPS
 from safespace.errors import InputError
 
-#: Walking speed (m/s): the "normal walking speed" of 4.0 ft/s (1.2 m/s) of the US MUTCD
-#: (2003 ed., s. 4E.10) as quoted by FHWA-era literature [quoted]; the 2009 MUTCD uses
-#: 3.5 ft/s (1.07 m/s) for signal clearance [quoted]; Manual for Streets' "10 minutes, about
-#: 800 m" implies 1.33 m/s [quoted]. 1.2 m/s sits between them.
-WALK_SPEED_MPS = 1.2
 #: Residential ``building=*`` values counted as dwellings.
 DWELLING_VALUES = frozenset(
     {
