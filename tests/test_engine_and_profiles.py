@@ -177,3 +177,51 @@ def test_builtin_rules_are_discovered_through_entry_points():
 def test_finding_rejects_unknown_severity():
     with pytest.raises(ValueError):
         safespace.Finding(severity="catastrophic", geometry=shapely.Point(0, 0))
+
+
+SHARED = {"grid": {"spacing_m": Param(3.0, "m", "grid spacing", "test [unverified]")}}
+
+
+@rule("XX020", "Reads the grid", "lighting", settings=SHARED)
+def reads_grid(site):
+    yield safespace.Metric("spacing", site.params["spacing_m"])
+
+
+@rule(
+    "XX021",
+    "Reads the grid too",
+    "lighting",
+    settings=SHARED,
+    params={"own": Param(1, "", "own", "")},
+)
+def reads_grid_too(site):
+    yield safespace.Metric("spacing2", site.params["spacing_m"])
+
+
+SHARED_REGISTRY = {r.id: r for r in (reads_grid, reads_grid_too)}
+
+
+def test_shared_settings_are_set_once_for_every_rule(tmp_path):
+    path = profile_file(
+        tmp_path, "[settings.grid]\nspacing_m = { value = 2, unit = 'm', source = 'ours' }\n"
+    )
+    prof = safespace.load_profile(path, SHARED_REGISTRY)
+    assert prof.params["XX020"]["spacing_m"] == prof.params["XX021"]["spacing_m"] == 2.0
+    assert prof.sources["XX021"]["spacing_m"] == "ours"
+    assert reads_grid_too.defaults() == {"spacing_m": 3.0, "own": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("[rules.XX020]\nspacing_m = 2\n", "rules.XX020.spacing_m", "set it there"),
+        ("[settings.nope]\nx = 1\n", "settings.nope", "unknown settings group"),
+        ("[settings.grid]\nwidth = 1\n", "settings.grid.width", "no parameter 'width'"),
+        ("[settings.grid]\nspacing_m = 'wide'\n", "settings.grid.spacing_m", "expected float"),
+    ],
+)
+def test_shared_settings_errors(tmp_path, text, key, problem):
+    path = profile_file(tmp_path, text)
+    with pytest.raises(ProfileError) as info:
+        safespace.load_profile(path, SHARED_REGISTRY)
+    assert info.value.key == key and problem in str(info.value)

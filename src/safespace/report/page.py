@@ -121,7 +121,7 @@ def rule_methods(assessment: Any, registry: Mapping[str, Any] | None) -> list[di
     for rid in assessment.provenance.get("rules", []):
         r = registry.get(rid)
         values = params.get(rid, r.defaults() if r is not None else {})
-        declared = getattr(r, "params", {}) or {}
+        declared = getattr(r, "all_params", {}) or {}
         rows = []
         for name, value in values.items():
             decl = declared.get(name)

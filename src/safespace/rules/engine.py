@@ -71,8 +71,16 @@ class Rule:
     references: tuple[str, ...] = ()
     description: str = ""
     view: str | None = None
+    settings: Mapping[str, Mapping[str, Param]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for group, params in self.settings.items():
+            clash = set(params) & set(self.params)
+            if clash:
+                raise RuleError(
+                    f"rule {self.id}: {sorted(clash)} are both its own parameters and in the "
+                    f"shared settings [{group}]"
+                )
         if not RULE_ID.match(self.id):
             raise RuleError(f"rule id {self.id!r} must be two capital letters and three digits")
         if self.area not in AREAS + (INPUT_AREA,) and not self.area.startswith("x-"):
@@ -84,9 +92,22 @@ class Rule:
             if p not in PRINCIPLES:
                 raise RuleError(f"rule {self.id}: unknown CPTED principle {p!r}; use {PRINCIPLES}")
 
+    @property
+    def all_params(self) -> dict[str, Param]:
+        """The rule's own parameters and those of the shared settings groups it reads."""
+        merged: dict[str, Param] = {}
+        for params in self.settings.values():
+            merged.update(params)
+        merged.update(self.params)
+        return merged
+
+    def setting_group(self, name: str) -> str | None:
+        """The shared settings group a parameter belongs to, or None for the rule's own."""
+        return next((g for g, params in self.settings.items() if name in params), None)
+
     def defaults(self) -> dict[str, Any]:
-        """The parameter defaults."""
-        return {name: p.default for name, p in self.params.items()}
+        """Every parameter's default, shared settings included."""
+        return {name: p.default for name, p in self.all_params.items()}
 
 
 def rule(
@@ -98,8 +119,13 @@ def rule(
     params: Mapping[str, Param] | None = None,
     references: Iterable[str] = (),
     view: str | None = None,
+    settings: Mapping[str, Mapping[str, Param]] | None = None,
 ) -> Callable[[Callable[[Site], Iterable[Any]]], Rule]:
     """Make a :class:`Rule` from a check function.
+
+    ``settings`` names groups of parameters shared by several rules (e.g. the lamp and
+    grid assumptions every lighting rule reads): a profile sets them once, under
+    ``[settings.GROUP]``, so rules sharing an analysis can never disagree about it.
 
     Examples
     --------
@@ -119,6 +145,7 @@ def rule(
             references=tuple(references),
             description=(check.__doc__ or "").strip(),
             view=view,
+            settings={g: dict(p) for g, p in (settings or {}).items()},
         )
 
     return wrap

@@ -3,8 +3,8 @@ routes that must be lit, dusk-to-dawn switching and shaded lamps.
 
 All rules read the shared calculation grid (:func:`~safespace.analyses.lighting_grid.
 illuminance_grid`) through ``site.analysis`` so it is computed once per assessment. The
-lamp assumptions (:data:`GRID_PARAMS`) are parameters of every grid-reading rule; give them
-the same values in a profile or the rules will compute separate grids.
+lamp, grid and class assumptions (:data:`SETTINGS`) are one shared settings group: a
+profile sets them once under ``[settings.lighting]``, so every rule reads the same grid.
 """
 
 from __future__ import annotations
@@ -86,6 +86,10 @@ _CLASS_OF_HIGHWAY = {
     **dict.fromkeys(("residential", "living_street", "unclassified", "road"), "residential_class"),
     **dict.fromkeys(("service", "busway"), "service_class"),
 }
+
+#: The lamp, grid and class assumptions every grid-reading rule shares: a profile sets them
+#: once, under ``[settings.lighting]``, so the rules can never read different grids.
+SETTINGS = {"lighting": {**CLASS_PARAMS, **GRID_PARAMS}}
 
 REF_LT = [EN13201_2, EN13201_3, "BS 5489-1:2020 (UK selection of classes) [unverified]"]
 
@@ -189,7 +193,7 @@ def _where(row) -> str:
     "Route stretches below their EN 13201 P class",
     "lighting",
     principles=["natural_surveillance"],
-    params={**CLASS_PARAMS, **GRID_PARAMS},
+    settings=SETTINGS,
     references=REF_LT,
 )
 def p_class(site: Site) -> Iterator[Finding | Metric | Score]:
@@ -255,11 +259,10 @@ def p_class(site: Site) -> Iterator[Finding | Metric | Score]:
     "lighting",
     principles=["natural_surveillance"],
     params={
-        **CLASS_PARAMS,
         "min_length_m": Param(6.0, "m", "report dark runs at least this long", UNVERIFIED),
         "long_dark_m": Param(25.0, "m", "a dark run this long is a medium finding", UNVERIFIED),
-        **GRID_PARAMS,
     },
+    settings=SETTINGS,
     references=REF_LT,
 )
 def dark_spots(site: Site) -> Iterator[Finding | Metric]:
@@ -337,13 +340,11 @@ def dark_spots(site: Site) -> Iterator[Finding | Metric]:
             "semi-cylindrical illuminance at 1.5 m needed to recognise a face (4 m)",
             ROMBAUTS,
         ),
-        "stretch_m": CLASS_PARAMS["stretch_m"],
         "check_routes": Param(True, "", "check route stretches", "safespace convention"),
         "check_entrances": Param(True, "", "check building entrances", "safespace convention"),
         "check_parking": Param(True, "", "check parking areas", "safespace convention"),
-        **{k: CLASS_PARAMS[k] for k in CLASS_PARAMS if k.endswith("_class")},
-        **GRID_PARAMS,
     },  # fmt: skip
+    settings=SETTINGS,
     references=[ROMBAUTS, EN13201_3, "EN 13201-2 SC classes [unverified]"],
 )
 def facial_recognition(site: Site) -> Iterator[Finding | Metric]:
@@ -434,10 +435,8 @@ def facial_recognition(site: Site) -> Iterator[Finding | Metric]:
         "police_entrance_must_be_lit": Param(
             True, "", "public police entrances must be lit", "safespace convention [unverified]"
         ),
-        "stretch_m": CLASS_PARAMS["stretch_m"],
-        **{k: CLASS_PARAMS[k] for k in CLASS_PARAMS if k.endswith("_class")},
-        **GRID_PARAMS,
     },  # fmt: skip
+    settings=SETTINGS,
     references=[OSM_LIT, "Secured by Design, residential guide, scenario 5 [checked]"],
 )
 def must_be_lit(site: Site) -> Iterator[Finding | Metric]:
@@ -579,8 +578,8 @@ def dusk_to_dawn(site: Site) -> Iterator[Finding | Metric]:
             "report lamps losing more than this share of their ground light",
             UNVERIFIED,
         ),
-        **GRID_PARAMS,
     },  # fmt: skip
+    settings=SETTINGS,
     references=[EN13201_3],
 )
 def shaded_lamps(site: Site) -> Iterator[Finding | Metric]:

@@ -13,7 +13,7 @@ from typing import Any
 from safespace.errors import ProfileError, RuleError
 from safespace.rules.engine import Param, Rule, discover_rules, select_rules
 
-_TOP_KEYS = {"profile", "rules"}
+_TOP_KEYS = {"profile", "rules", "settings"}
 _PROFILE_KEYS = {"name", "description", "extends", "rules", "view"}
 _RESERVED = {"enabled"}
 
@@ -107,6 +107,70 @@ def _check_value(value: Any, param: Param, file: str, key: str) -> Any:
     return value
 
 
+def _entry(raw: Any, param: Param, file: str, key: str, path: Path) -> tuple[Any, str]:
+    """A profile entry's checked value and its source (plain value or inline table)."""
+    source = None
+    if isinstance(raw, dict):
+        extra = set(raw) - {"value", "unit", "source"}
+        if extra or "value" not in raw:
+            raise ProfileError(
+                "an inline table needs 'value' and may have 'unit' and 'source'",
+                file=file,
+                key=key,
+            )
+        unit = raw.get("unit")
+        if unit is not None and unit != param.unit:
+            raise ProfileError(
+                f"unit {unit!r} does not match the parameter's unit {param.unit!r}",
+                file=file,
+                key=key,
+            )
+        source = raw.get("source")
+        raw = raw["value"]
+    return _check_value(raw, param, file, key), source or f"{path.name} (no source given)"
+
+
+def _apply_settings(
+    tables: Any,
+    registry: Mapping[str, Rule],
+    params: dict[str, dict[str, Any]],
+    sources: dict[str, dict[str, str]],
+    file: str,
+    path: Path,
+) -> None:
+    """Apply ``[settings.GROUP]`` tables to every rule that reads the group."""
+    if not isinstance(tables, dict):
+        raise ProfileError("expected tables [settings.GROUP]", file=file, key="settings")
+    groups: dict[str, dict[str, Param]] = {}
+    for r in registry.values():
+        for group, declared in r.settings.items():
+            groups.setdefault(group, {}).update(declared)
+    for group, table in tables.items():
+        key = f"settings.{group}"
+        if group not in groups:
+            raise ProfileError(
+                f"unknown settings group; known: {', '.join(sorted(groups)) or 'none'}",
+                file=file,
+                key=key,
+            )
+        if not isinstance(table, dict):
+            raise ProfileError("expected a table of parameters", file=file, key=key)
+        for pname, raw in table.items():
+            pkey = f"{key}.{pname}"
+            if pname not in groups[group]:
+                raise ProfileError(
+                    f"settings group {group!r} has no parameter {pname!r} "
+                    f"(parameters: {', '.join(groups[group])})",
+                    file=file,
+                    key=pkey,
+                )
+            value, source = _entry(raw, groups[group][pname], file, pkey, path)
+            for rid, r in registry.items():
+                if group in r.settings:
+                    params[rid][pname] = value
+                    sources[rid][pname] = source
+
+
 def load_profile(
     name_or_path: str | Path = "default", registry: Mapping[str, Rule] | None = None
 ) -> Profile:
@@ -160,7 +224,9 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
         digest = base.sha256
     else:
         params = {rid: r.defaults() for rid, r in registry.items()}
-        sources = {rid: {n: p.source for n, p in r.params.items()} for rid, r in registry.items()}
+        sources = {
+            rid: {n: p.source for n, p in r.all_params.items()} for rid, r in registry.items()
+        }
         selected = list(registry)
         digest = ""
     if "rules" in head:
@@ -172,6 +238,8 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
             selected = select_rules(registry, head["rules"])
         except RuleError as exc:
             raise ProfileError(str(exc), file=file, key="profile.rules") from None
+
+    _apply_settings(data.get("settings", {}), registry, params, sources, file, path)
 
     tables = data.get("rules", {})
     if not isinstance(tables, dict):
@@ -195,6 +263,13 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
                 if not raw and rid in selected:
                     selected.remove(rid)
                 continue
+            group = rule_.setting_group(pname)
+            if group is not None:
+                raise ProfileError(
+                    f"{pname!r} is shared by every rule reading [settings.{group}]; set it there",
+                    file=file,
+                    key=pkey,
+                )
             if pname not in rule_.params:
                 known = ", ".join(rule_.params) or "none"
                 raise ProfileError(
