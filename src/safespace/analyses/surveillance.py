@@ -1,0 +1,324 @@
+"""Natural-surveillance field: which buildings overlook each point of the public realm.
+
+Natural surveillance is "seeing and being seen" (ISO 22341:2021, 5.2). For every sample of
+the public realm (foot routes every ``spacing`` m, pedestrian areas and parking on a grid)
+this counts the buildings, and their façades, that have a window-side wall facing it within
+``max_distance`` with a clear line of sight.
+
+Observers
+---------
+Points every ``observer_spacing`` m along each wall that can observe, 0.1 m outside it:
+
+- a building observes unless it is ``safespace:frontage=blank`` or a type without habitable
+  rooms (``garage``, ``garages``, ``shed``, ``carport``, ``roof``, ... see
+  :data:`~safespace.analyses._visibility.NON_OBSERVING_BUILDINGS`);
+- when the building has a tagged entrance, only its *front* observes: the walls whose
+  outward normal is within ``front_angle`` of the normal of a wall carrying an entrance.
+  The drawing convention is that the entrance marks the front; the back of a house
+  overlooks its private garden, not the footpath behind it (Secured by Design, residential
+  scenario 5: footpaths behind dwellings are not overlooked) — so rear and gable walls do not
+  count even when the building is ``frontage=active``;
+- with no entrance tagged, every wall observes (``frontage=active`` says so; untagged
+  buildings are given the benefit of the doubt, which real OSM data needs);
+- an observer sits at eye height on the highest floor up to ``max_floor`` (0 = ground
+  floor): ``eye_height + storey_height × min(levels − 1, max_floor)``. Upper floors see over
+  garden fences; a 1.8 m fence hides a walker from a ground-floor window;
+- a wall sees only the half-plane in front of it (a target behind the wall's plane, or
+  exactly in it, is not seen);
+- observer points that fall inside another building (party walls) are dropped.
+
+Line of sight
+-------------
+Blocked by any building wall (up to its height; unknown height = taller than any sight
+line), opaque barriers and shrub/scrub planting up to their tagged height (untagged heights
+are not guessed). The target is a standing person's eye, ``target_height`` = 1.6 m.
+
+Default distance
+----------------
+``max_distance`` = 25 m: at about 22–25 m one can make out facial expressions and dominant
+emotions (Gehl, *Life between Buildings* 1971 / *Cities for People* 2010: the social field
+of vision), as summarised by designforwalking.com **[quoted]**. Not a guidance threshold:
+it is the distance at which an observer could recognise what is happening and who is doing it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from safespace.analyses._visibility import (
+    NON_OBSERVING_BUILDINGS,
+    STOREY_HEIGHT_M,
+    SightIndex,
+    inside_any,
+    polygon_segments,
+    route_samples,
+)
+from safespace.errors import InputError
+
+__all__ = ["GEHL_DISTANCE_SOURCE", "observers", "surveillance_field"]
+
+GEHL_DISTANCE_SOURCE = (
+    "Gehl, Life between Buildings (1971) / Cities for People (2010): facial expressions and "
+    "dominant emotions are made out at about 22–25 m, as summarised by designforwalking.com "
+    "[quoted]"
+)
+OBSERVER_OFFSET_M = 0.1  # observers stand just outside the wall, so it does not hide them
+
+
+def observers(
+    layout,
+    *,
+    observer_spacing: float = 2.5,
+    eye_height: float = 1.6,
+    storey_height: float = STOREY_HEIGHT_M,
+    max_floor: int = 2,
+    front_angle: float = 45.0,
+) -> pd.DataFrame:
+    """Observer points on the walls that can overlook public space.
+
+    See the module docstring for which walls observe. Returns a DataFrame with columns
+    ``x``, ``y``, ``z`` (eye height), ``nx``, ``ny`` (unit outward normal of the wall),
+    ``building`` (row position in ``layout.buildings``), ``wall`` (a global wall id),
+    ``front`` (the wall was chosen as a front from a tagged entrance).
+
+    Complexity: O(wall length / observer_spacing + walls × entrances per building).
+    """
+    if not observer_spacing > 0:
+        raise InputError(f"observer_spacing must be positive, got {observer_spacing!r}")
+    b = layout.buildings
+    cols = ["x", "y", "z", "nx", "ny", "building", "wall", "front"]
+    if b.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    seg, owner = polygon_segments(b.geometry.values)
+    d = seg[:, 2:] - seg[:, :2]
+    length = np.hypot(d[:, 0], d[:, 1])
+    normal = np.column_stack([d[:, 1], -d[:, 0]]) / length[:, None]  # right of a→b: outside
+
+    btype = b["building"].astype(str).str.lower().to_numpy()
+    frontage = b["frontage"].to_numpy(object)
+    can_observe = ~np.isin(btype, list(NON_OBSERVING_BUILDINGS)) & (frontage != "blank")
+    keep = can_observe[owner]
+    is_front = np.zeros(len(seg), dtype=bool)
+
+    # Fronts from entrances: the wall nearest each entrance of its building, then every wall
+    # of that building facing the same way (within front_angle).
+    ent = layout.entrances
+    if not ent.empty:
+        pos = pd.Series(np.arange(len(b)), index=b["fid"].to_numpy())
+        pos = pos[~pos.index.duplicated()]
+        eb = ent["building_fid"].map(pos).to_numpy(float)
+        ok = ~np.isnan(eb)
+        if ok.any():
+            exy = shapely.get_coordinates(ent.geometry.values[ok])
+            eb = eb[ok].astype(np.int64)
+            ent_wall = _nearest_own_wall(exy, eb, seg, owner)
+            has_ent = np.zeros(len(b), dtype=bool)
+            has_ent[eb] = True
+            # pair every wall of a building with every entrance of the same building
+            e_order = np.argsort(eb, kind="stable")
+            e_start = np.searchsorted(eb[e_order], np.arange(len(b)))
+            e_count = np.bincount(eb, minlength=len(b))
+            w = np.flatnonzero(has_ent[owner])
+            reps = e_count[owner[w]]
+            pw = np.repeat(w, reps)
+            first = np.cumsum(reps) - reps
+            k = np.arange(reps.sum()) - np.repeat(first, reps)
+            pe = e_order[np.repeat(e_start[owner[w]], reps) + k]
+            cos = np.einsum("ij,ij->i", normal[pw], normal[ent_wall[pe]])
+            facing = cos >= math.cos(math.radians(front_angle)) - 1e-12
+            is_front[pw[facing]] = True
+            keep &= ~has_ent[owner] | is_front
+
+    # Sample the observing walls.
+    w = np.flatnonzero(keep)
+    k = np.maximum(1, np.round(length[w] / observer_spacing).astype(np.int64))
+    ww = np.repeat(w, k)
+    first = np.cumsum(k) - k
+    j = np.arange(k.sum()) - np.repeat(first, k)
+    f = (j + 0.5) / np.repeat(k, k)
+    xy = seg[ww, :2] + f[:, None] * d[ww] + OBSERVER_OFFSET_M * normal[ww]
+    bi = owner[ww]
+    levels = b["levels"].to_numpy(float)
+    height = b["height_m"].to_numpy(float)
+    levels = np.where(np.isnan(levels), np.floor(height / storey_height), levels)
+    floor = np.clip(np.nan_to_num(levels, nan=1.0) - 1.0, 0.0, float(max_floor))
+    z = eye_height + storey_height * floor[bi]
+    out = pd.DataFrame(
+        {
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "z": z,
+            "nx": normal[ww, 0],
+            "ny": normal[ww, 1],
+            "building": bi,
+            "wall": ww,
+            "front": is_front[ww],
+        }
+    )
+    # Drop observers standing inside another building (party walls of terraces).
+    inside = inside_any(shapely.points(xy), b.geometry.values)
+    return out[~inside].reset_index(drop=True)
+
+
+def _nearest_own_wall(
+    exy: np.ndarray, eb: np.ndarray, seg: np.ndarray, owner: np.ndarray
+) -> np.ndarray:
+    """For each entrance, the id of the nearest wall segment of its own building."""
+    order = np.argsort(owner, kind="stable")
+    n_b = int(max(owner.max(), eb.max())) + 1
+    s_start = np.searchsorted(owner[order], np.arange(n_b))
+    s_count = np.bincount(owner, minlength=n_b)
+    reps = s_count[eb]
+    pe = np.repeat(np.arange(len(eb)), reps)
+    first = np.cumsum(reps) - reps
+    k = np.arange(reps.sum()) - np.repeat(first, reps)
+    ps = order[np.repeat(s_start[eb], reps) + k]
+    dist = _point_segment_distance(exy[pe], seg[ps])
+    best = np.lexsort((dist, pe))
+    take = np.r_[0, np.flatnonzero(np.diff(pe[best])) + 1]
+    out = np.full(len(eb), -1, dtype=np.int64)
+    out[pe[best][take]] = ps[best][take]
+    return out
+
+
+def _point_segment_distance(p: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    a, b = seg[:, :2], seg[:, 2:]
+    ab = b - a
+    t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.einsum("ij,ij->i", ab, ab), 0.0, 1.0)
+    return np.hypot(*(a + t[:, None] * ab - p).T)
+
+
+def surveillance_field(
+    layout,
+    *,
+    spacing: float = 5.0,
+    max_distance: float = 25.0,
+    observer_spacing: float = 2.5,
+    eye_height: float = 1.6,
+    target_height: float = 1.6,
+    storey_height: float = STOREY_HEIGHT_M,
+    max_floor: int = 2,
+    front_angle: float = 45.0,
+    kinds: tuple[str, ...] = ("route", "pedestrian_area", "parking"),
+) -> gpd.GeoDataFrame:
+    """Count the buildings and façades that overlook each sample of the public realm.
+
+    Parameters
+    ----------
+    layout
+        A :class:`~safespace.Layout`.
+    spacing
+        Sample spacing along routes and of the grid in areas, m.
+    max_distance
+        Horizontal distance within which an observer counts, m (default 25 m, Gehl's social
+        field of vision; see :data:`GEHL_DISTANCE_SOURCE`).
+    observer_spacing
+        Spacing of observer points along walls, m.
+    eye_height, target_height
+        Eye height of a ground-floor observer and of the person observed, m.
+    storey_height
+        Height of a storey, m (observers on upper floors; building height from levels).
+    max_floor
+        Highest floor an observer is placed on (0 = ground floor).
+    front_angle
+        Walls within this angle (degrees) of an entrance wall's facing are the front.
+    kinds
+        Which parts of the public realm to sample: ``route``, ``pedestrian_area``,
+        ``parking``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per sample (see :func:`~safespace.analyses._visibility.route_samples` for
+        ``kind``, ``fid``, ``chain``, ``position_m``, ``indoor``) plus ``n_buildings``
+        (buildings overlooking it), ``n_facades`` (distinct wall segments), ``n_observers``
+        (observer points with a clear view), ``nearest_m`` (distance to the nearest of them,
+        NaN if none) and ``buildings`` (tuple of the observing buildings' fids).
+        ``attrs`` holds the parameters and the counts of observers and candidate pairs.
+
+    Notes
+    -----
+    Algorithm: candidate (sample, observer) pairs within ``max_distance`` from two KD-trees
+    (``sparse_distance_matrix``), then a front-facing test (vectorised), then one line-of-
+    sight test per remaining pair in a numba kernel that walks the grid cells the sight line
+    crosses and tests the walls bucketed there (:class:`~._visibility.SightIndex`).
+    Complexity: O((S + O) log(S + O) + P · c) for S samples, O observers, P candidate pairs
+    and c walls met per sight line (a few dozen in a dense centre).
+    """
+    if not max_distance > 0:
+        raise InputError(f"max_distance must be positive, got {max_distance!r}")
+    samples = route_samples(layout, spacing, kinds)
+    obs = observers(
+        layout,
+        observer_spacing=observer_spacing,
+        eye_height=eye_height,
+        storey_height=storey_height,
+        max_floor=max_floor,
+        front_angle=front_angle,
+    )
+    n = len(samples)
+    sxy = shapely.get_coordinates(samples.geometry.values) if n else np.empty((0, 2))
+    pairs_i = pairs_o = np.empty(0, dtype=np.int64)
+    dist = np.empty(0)
+    if n and len(obs):
+        oxy = obs[["x", "y"]].to_numpy()
+        coo = cKDTree(sxy).sparse_distance_matrix(
+            cKDTree(oxy), max_distance, output_type="coo_matrix"
+        )
+        pairs_i, pairs_o, dist = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+        # sparse_distance_matrix drops exact zeros; a sample on an observer is not overlooked
+        # by it (it stands against the wall) so nothing is lost.
+    n_candidates = len(pairs_i)
+    if n_candidates:
+        v = sxy[pairs_i] - oxy[pairs_o]
+        facing = (
+            v[:, 0] * obs["nx"].to_numpy()[pairs_o] + v[:, 1] * obs["ny"].to_numpy()[pairs_o] > 1e-9
+        )
+        pairs_i, pairs_o, dist = pairs_i[facing], pairs_o[facing], dist[facing]
+        index = SightIndex.from_layout(layout, storey_height=storey_height)
+        a = np.column_stack([oxy[pairs_o], obs["z"].to_numpy()[pairs_o]])
+        bpt = np.column_stack([sxy[pairs_i], np.full(len(pairs_i), target_height)])
+        clear = ~index.blocked(a, bpt)
+        pairs_i, pairs_o, dist = pairs_i[clear], pairs_o[clear], dist[clear]
+
+    out = samples.copy()
+    bld = obs["building"].to_numpy(np.int64)[pairs_o] if len(pairs_o) else pairs_o
+    wall = obs["wall"].to_numpy(np.int64)[pairs_o] if len(pairs_o) else pairs_o
+    out["n_observers"] = np.bincount(pairs_i, minlength=n)
+    # distinct (sample, building) and (sample, wall) pairs, as sorted 1-D integer keys
+    nb = max(len(layout.buildings), 1)
+    nw = int(obs["wall"].max()) + 1 if len(obs) else 1
+    kb = np.unique(pairs_i * nb + bld)
+    kw = np.unique(pairs_i * nw + wall)
+    ib = np.column_stack([kb // nb, kb % nb])
+    out["n_buildings"] = np.bincount(ib[:, 0], minlength=n)
+    out["n_facades"] = np.bincount(kw // nw, minlength=n)
+    nearest = np.full(n, np.inf)
+    np.minimum.at(nearest, pairs_i, dist)
+    out["nearest_m"] = np.where(np.isinf(nearest), np.nan, nearest)
+    fids = layout.buildings["fid"].to_numpy(object)
+    buildings = np.empty(n, dtype=object)
+    buildings[:] = [()] * n
+    if len(ib):
+        rows = ib[:, 0]
+        cuts = np.flatnonzero(np.diff(rows)) + 1
+        heads = rows[np.r_[0, cuts]]
+        groups = np.split(fids[ib[:, 1]], cuts)
+        buildings[heads] = [tuple(g) for g in groups]
+    out["buildings"] = buildings
+    out.attrs.update(
+        {
+            "spacing": spacing,
+            "max_distance": max_distance,
+            "n_observers": len(obs),
+            "n_candidate_pairs": int(n_candidates),
+            "n_visible_pairs": len(pairs_i),
+        }
+    )
+    return out
