@@ -23,6 +23,7 @@ import shapely.ops
 
 from safespace.analyses._visibility import polygon_segments, route_chains
 from safespace.analyses.forward_visibility import STOP_BLOCKED, forward_visibility
+from safespace.analyses.recesses import building_recesses
 from safespace.analyses.surveillance import GEHL_DISTANCE_SOURCE, surveillance_field
 from safespace.findings import Finding, Metric, Score
 from safespace.rules.engine import Param, Site, rule
@@ -316,58 +317,6 @@ def blind_bends(site: Site) -> Iterator[Finding | Metric | Score]:
 
 
 # --- SL003 ---------------------------------------------------------------------------------
-
-
-def recesses(buildings, closing: float) -> pd.DataFrame:
-    """Recesses in building blocks: the pockets a morphological closing fills.
-
-    Buildings that touch are merged into blocks; each block is closed (dilated then eroded by
-    ``closing`` m, mitred joins), which fills every notch narrower than ``2 × closing``. A
-    pocket's *mouth* is the part of its outline not on a wall; its *depth* is the largest
-    distance from the pocket's outline to the mouth and its *width* the mouth's length.
-    Complexity: O(v log v) for v footprint vertices.
-    """
-    cols = ["geometry", "mouth", "depth_m", "width_m", "area_m2", "buildings"]
-    if buildings.empty:
-        return pd.DataFrame({c: [] for c in cols})
-    blocks = shapely.get_parts(shapely.union_all(buildings.geometry.values))
-    blocks = blocks[shapely.get_type_id(blocks) == 3]
-    closed = shapely.buffer(
-        shapely.buffer(blocks, closing, join_style="mitre", mitre_limit=10.0),
-        -closing,
-        join_style="mitre",
-        mitre_limit=10.0,
-    )
-    pockets, owner = shapely.get_parts(shapely.difference(closed, blocks), return_index=True)
-    keep = (shapely.get_type_id(pockets) == 3) & (shapely.area(pockets) > 0.01)
-    pockets, owner = pockets[keep], owner[keep]
-    if not len(pockets):
-        return pd.DataFrame({c: [] for c in cols})
-    walls = shapely.buffer(shapely.boundary(blocks[owner]), 1e-6)
-    mouths = shapely.difference(shapely.boundary(pockets), walls)
-    xy, pid = shapely.get_coordinates(shapely.boundary(pockets), return_index=True)
-    d = shapely.distance(shapely.points(xy), mouths[pid])
-    depth = np.zeros(len(pockets))
-    np.maximum.at(depth, pid, np.nan_to_num(d, nan=0.0))
-    tree = shapely.STRtree(buildings.geometry.values)
-    hit = tree.query(shapely.buffer(pockets, 1e-3), predicate="intersects")
-    fid = buildings["fid"].to_numpy()
-    bl = pd.Series(fid[hit[1]]).groupby(hit[0]).agg(lambda s: tuple(sorted(set(s))))
-    return pd.DataFrame(
-        {
-            "geometry": pockets,
-            "mouth": mouths,
-            "depth_m": depth,
-            "width_m": shapely.length(mouths),
-            "area_m2": shapely.area(pockets),
-            "buildings": [bl.get(i, ()) for i in range(len(pockets))],
-        }
-    )
-
-
-def building_recesses(layout, *, closing: float = 2.5) -> pd.DataFrame:
-    """:func:`recesses` of a layout's buildings (cacheable through ``site.analysis``)."""
-    return recesses(layout.buildings, closing)
 
 
 @rule(
@@ -930,4 +879,4 @@ RULES = [
     front_boundaries,
 ]
 
-__all__ = ["FIELD_PARAMS", "RULES", "SETTINGS", "building_recesses", "recesses"]
+__all__ = ["FIELD_PARAMS", "RULES", "SETTINGS"]
