@@ -22,6 +22,12 @@ _EXPORTS = {
     "illuminance_grid": "safespace.analyses.lighting_grid",
     "layout_lamps": "safespace.analyses.lighting_grid",
     "police_travel_times": "safespace.analyses.travel_time",
+    "access_field": "safespace.analyses.travel_time",
+    "siting": "safespace.analyses.siting",
+    "rear_access": "safespace.analyses.rear_access",
+    "route_flanks": "safespace.analyses.rear_access",
+    "building_fronts": "safespace.analyses.rear_access",
+    "building_recesses": "safespace.analyses.recesses",
     "police_isochrones": "safespace.analyses.travel_time",
 }
 

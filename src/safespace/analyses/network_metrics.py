@@ -204,7 +204,7 @@ def graph_metrics(
     street_length = float(clipped.sum())
 
     cul = culdesac_edges(t)
-    trees = _culdesac_trees(t, cul)
+    trees = culdesac_trees(t, cul)
     cul_count = len(np.unique(trees[cul & edge_in])) if cul.any() else 0
     cul_len = float(clipped[cul].sum())
     terminal = (sc[t.u] == 1) | (sc[t.v] == 1)
@@ -543,7 +543,7 @@ def _clipped_length(t: NetworkTable, polygon: shapely.Geometry) -> np.ndarray:
     return out
 
 
-def _culdesac_trees(t: NetworkTable, cul: np.ndarray) -> np.ndarray:
+def culdesac_trees(t: NetworkTable, cul: np.ndarray) -> np.ndarray:
     """Tree label per edge (−1 off-tree): cul-de-sac edges connected through non-core nodes."""
     n, m = len(t.node_xy), len(t.u)
     labels = np.full(m, -1)

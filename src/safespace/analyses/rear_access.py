@@ -1,0 +1,494 @@
+"""Foot routes behind dwellings: which buildings flank a route, and which way they face.
+
+Secured by Design (residential scenario 5) warns against footpaths that run behind homes,
+between rear gardens: most burglary entry is at the rear, and nobody overlooks such a path.
+This module finds them from the drawing alone.
+
+Fronts
+    A building's *front* is the side its entrances are on (the drawing convention of
+    ``docs/tags.md``: the entrance marks the front). With several entrances, ``main`` ones
+    win, then any that is not a service, garage, emergency or back door; the front point is
+    their mean. A building without a tagged entrance faces the nearest street (the
+    ``streets`` layer: ways a vehicle uses) within ``street_search_m``: its front point is the
+    point of that street nearest the building's centroid. Otherwise its front is unknown.
+
+Flanks
+    Foot-only routes (``highway`` footway, path, steps, cycleway, bridleway, track, corridor,
+    pedestrian) are merged into chains between junctions and sampled every ``spacing`` m.
+    From each sample a ray is cast ``look_m`` to each side, square to the route; the first
+    building it meets *flanks* the route on that side. The building's relation to the route
+    comes from the angle between the ray (pointing away from the route) and the building's
+    facing (centroid → front point): within ``front_angle`` the front faces away (``rear``:
+    the route runs behind it); within ``front_angle`` of the opposite direction the front
+    faces the route (``front``); otherwise ``side`` (a gable); ``unknown`` without a front.
+    The first opaque barrier (wall, fence, hedge) on each ray is recorded too.
+
+Rear routes
+    A sample is *behind dwellings* when at least one side is flanked by a dwelling whose
+    front faces away and no flanking building faces the route. Runs of such samples (gaps of
+    up to ``max_gap_m`` bridged) at least ``min_length_m`` long are the rear routes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.ops
+
+from safespace.errors import InputError
+
+__all__ = [
+    "DWELLINGS",
+    "FOOT_ONLY",
+    "RouteFlanks",
+    "building_fronts",
+    "rear_access",
+    "route_flanks",
+]
+
+#: Highway values that only people on foot (or bike) use.
+FOOT_ONLY = frozenset(
+    {"footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "track", "corridor"}
+)
+#: Building values read as dwellings (``yes``: most mapped homes are untyped).
+DWELLINGS = frozenset(
+    {
+        "house",
+        "detached",
+        "semidetached_house",
+        "terrace",
+        "apartments",
+        "residential",
+        "bungalow",
+        "dormitory",
+        "farm",
+        "houseboat",
+        "static_caravan",
+        "cabin",
+        "yes",
+    }
+)
+#: Entrance values that do not mark the front.
+SECONDARY_ENTRANCES = frozenset({"service", "garage", "emergency", "exit", "back", "delivery"})
+#: Barriers that close a route's side.
+SIDE_BARRIERS = frozenset({"wall", "fence", "hedge", "retaining_wall", "city_wall"})
+_SIDES = ("left", "right")
+
+
+@dataclass(frozen=True)
+class RouteFlanks:
+    """Foot-only route chains and their side samples.
+
+    Attributes
+    ----------
+    chains : geopandas.GeoDataFrame
+        ``chain`` (index), ``fids`` (tuple of the ways it runs along), ``highway``,
+        ``length_m``, ``geometry``.
+    samples : geopandas.GeoDataFrame
+        One row per sample: ``chain``, ``position_m``, and for ``side`` in left/right:
+        ``{side}_building`` (fid or None), ``{side}_dist_m`` (NaN when none within reach),
+        ``{side}_relation`` (``rear``/``front``/``side``/``unknown``/None), ``{side}_dwelling``
+        (bool), ``{side}_barrier_m`` (distance to the first side barrier, NaN if none).
+    """
+
+    chains: gpd.GeoDataFrame
+    samples: gpd.GeoDataFrame
+
+
+def building_fronts(layout: Any, *, street_search_m: float = 60.0) -> pd.DataFrame:
+    """The front point of every building, from its entrances or the nearest street.
+
+    Parameters
+    ----------
+    layout
+        A :class:`~safespace.Layout` (``buildings``, ``entrances``, ``streets``).
+    street_search_m
+        A building without an entrance faces the nearest street within this distance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``layout.buildings``: ``fid``, ``cx``, ``cy`` (centroid), ``fx``, ``fy``
+        (front point: mean of the front entrances, or the point of the nearest street nearest
+        the centroid; NaN when unknown), ``method`` (``entrance``, ``street`` or None).
+
+    Notes
+    -----
+    Group-by over the entrances plus one STRtree nearest query: O((B + E + S) log(B + S)).
+    """
+    bld = layout.buildings
+    n = len(bld)
+    geoms = np.asarray(bld.geometry.values, dtype=object)
+    cent = shapely.get_coordinates(shapely.centroid(geoms)).reshape(-1, 2)
+    out = pd.DataFrame(
+        {
+            "fid": bld["fid"].to_numpy(dtype=object),
+            "cx": cent[:, 0] if n else [],
+            "cy": cent[:, 1] if n else [],
+            "fx": np.full(n, np.nan),
+            "fy": np.full(n, np.nan),
+            "method": np.full(n, None, dtype=object),
+        },
+        index=bld.index,
+    )
+    if n == 0:
+        return out
+    row_of = pd.Series(np.arange(n), index=out["fid"].to_numpy())
+    row_of = row_of[~row_of.index.duplicated()]
+    ent = layout.entrances
+    if len(ent) and "building_fid" in ent.columns:
+        e = pd.DataFrame(
+            {
+                "b": ent["building_fid"].to_numpy(dtype=object),
+                "kind": ent["entrance"].astype(str).str.lower().to_numpy()
+                if "entrance" in ent.columns
+                else "yes",
+                "x": shapely.get_x(ent.geometry.values),
+                "y": shapely.get_y(ent.geometry.values),
+            }
+        )
+        e = e[e["b"].notna() & e["b"].isin(row_of.index)]
+        if len(e):
+            e["rank"] = np.where(
+                e["kind"] == "main", 0, np.where(e["kind"].isin(SECONDARY_ENTRANCES), 2, 1)
+            )
+            e = e[e["rank"] == e.groupby("b")["rank"].transform("min")]
+            mean = e.groupby("b")[["x", "y"]].mean()
+            rows = row_of[mean.index].to_numpy()
+            out.iloc[rows, out.columns.get_loc("fx")] = mean["x"].to_numpy()
+            out.iloc[rows, out.columns.get_loc("fy")] = mean["y"].to_numpy()
+            out.iloc[rows, out.columns.get_loc("method")] = "entrance"
+    todo = np.flatnonzero(out["method"].isna().to_numpy())
+    streets = (
+        np.asarray(layout.streets.geometry.values, dtype=object) if len(layout.streets) else []
+    )
+    if len(todo) and len(streets):
+        bi, si = shapely.STRtree(streets).query_nearest(
+            geoms[todo], max_distance=street_search_m, all_matches=False
+        )
+        if len(bi):
+            rows = todo[bi]
+            # from the centroid, not the outline: a wall parallel to the street has no single
+            # nearest point, and a corner would tilt the facing by 45°
+            cpts = shapely.points(cent[rows])
+            first = shapely.get_point(shapely.shortest_line(cpts, streets[si]), 1)
+            out.iloc[rows, out.columns.get_loc("fx")] = shapely.get_x(first)
+            out.iloc[rows, out.columns.get_loc("fy")] = shapely.get_y(first)
+            out.iloc[rows, out.columns.get_loc("method")] = "street"
+    return out
+
+
+def route_flanks(
+    layout: Any,
+    *,
+    spacing: float = 5.0,
+    look_m: float = 30.0,
+    front_angle: float = 45.0,
+    street_search_m: float = 60.0,
+) -> RouteFlanks:
+    """Sample the foot-only routes and find the building (and barrier) flanking each side.
+
+    Parameters
+    ----------
+    layout
+        A :class:`~safespace.Layout`.
+    spacing
+        Sample spacing along each chain, m.
+    look_m
+        How far to look sideways, m.
+    front_angle
+        Tolerance (degrees) for a front to count as facing away from / towards the route.
+    street_search_m
+        See :func:`building_fronts`.
+
+    Returns
+    -------
+    RouteFlanks
+
+    Notes
+    -----
+    Chains by ``union_all`` + ``line_merge`` (O(V log V)); samples and side rays built as
+    arrays; one STRtree query of the rays against buildings and one against barriers, then a
+    vectorised intersection per candidate pair: O((S + B) log B + P) for S samples, B
+    buildings and P ray–building candidate pairs.
+    """
+    if not spacing > 0 or not look_m > 0:
+        raise InputError(f"spacing and look_m must be positive, got {spacing!r}, {look_m!r}")
+    chains = _foot_chains(layout)
+    crs = layout.crs
+    cols: dict[str, Any] = {"chain": np.zeros(0, np.int64), "position_m": np.zeros(0)}
+    lengths = chains["length_m"].to_numpy(float)
+    counts = np.maximum(1, np.floor(lengths / spacing)).astype(np.int64) if len(chains) else []
+    ci = np.repeat(np.arange(len(chains)), counts)
+    k = np.arange(len(ci)) - np.repeat(np.cumsum(counts) - counts, counts) if len(ci) else ci
+    pos = (k + 0.5) * lengths[ci] / np.asarray(counts)[ci] if len(ci) else np.zeros(0)
+    lines = np.asarray(chains.geometry.values, dtype=object)[ci]
+    pts = shapely.line_interpolate_point(lines, pos) if len(ci) else np.empty(0, dtype=object)
+    xy = shapely.get_coordinates(pts).reshape(-1, 2)
+    # tangent from the points 0.5 m either side (clipped at the chain ends)
+    a = shapely.get_coordinates(shapely.line_interpolate_point(lines, np.maximum(pos - 0.5, 0)))
+    b = shapely.get_coordinates(
+        shapely.line_interpolate_point(lines, np.minimum(pos + 0.5, lengths[ci]))
+    )
+    tan = (b - a).reshape(-1, 2)
+    norm = np.hypot(tan[:, 0], tan[:, 1])
+    tan = tan / np.where(norm > 0, norm, 1)[:, None]
+    left = np.column_stack([-tan[:, 1], tan[:, 0]])
+    cols = {"chain": ci.astype(np.int64), "position_m": pos}
+
+    fronts = building_fronts(layout, street_search_m=street_search_m)
+    bgeom = np.asarray(layout.buildings.geometry.values, dtype=object)
+    btype = layout.buildings["building"].astype(str).str.lower().to_numpy() if len(bgeom) else []
+    dwelling = np.isin(btype, list(DWELLINGS)) if len(bgeom) else np.zeros(0, bool)
+    facing = np.column_stack(
+        [fronts["fx"].to_numpy() - fronts["cx"].to_numpy(), fronts["fy"] - fronts["cy"]]
+    ).reshape(-1, 2)
+    fn = np.hypot(facing[:, 0], facing[:, 1])
+    facing = facing / np.where(fn > 1e-6, fn, np.nan)[:, None]
+    cos_t = np.cos(np.radians(front_angle))
+    barriers = _side_barriers(layout)
+
+    for side, sign in zip(_SIDES, (1.0, -1.0), strict=True):
+        d = sign * left
+        rays = (
+            shapely.linestrings(np.stack([xy + 0.05 * d, xy + look_m * d], axis=1))
+            if len(xy)
+            else np.empty(0, dtype=object)
+        )
+        hit, dist = _first_hit(rays, pts, bgeom)
+        rel = np.full(len(xy), None, dtype=object)
+        bfid = np.full(len(xy), None, dtype=object)
+        dw = np.zeros(len(xy), dtype=bool)
+        ok = hit >= 0
+        if ok.any():
+            h = hit[ok]
+            c = (facing[h] * d[ok]).sum(axis=1)
+            r = np.where(c >= cos_t, "rear", np.where(c <= -cos_t, "front", "side"))
+            r = np.where(np.isnan(c), "unknown", r)
+            rel[ok] = r
+            bfid[ok] = fronts["fid"].to_numpy()[h]
+            dw[ok] = dwelling[h]
+        _, bdist = _first_hit(rays, pts, barriers)
+        cols[f"{side}_building"] = bfid
+        cols[f"{side}_dist_m"] = dist
+        cols[f"{side}_relation"] = rel
+        cols[f"{side}_dwelling"] = dw
+        cols[f"{side}_barrier_m"] = bdist
+    samples = gpd.GeoDataFrame(cols, geometry=list(pts), crs=crs)
+    return RouteFlanks(chains=chains, samples=samples)
+
+
+def rear_access(
+    layout: Any,
+    *,
+    spacing: float = 5.0,
+    look_m: float = 30.0,
+    front_angle: float = 45.0,
+    street_search_m: float = 60.0,
+    min_length_m: float = 20.0,
+    max_gap_m: float = 10.0,
+) -> gpd.GeoDataFrame:
+    """Foot routes running behind dwellings (between rear gardens).
+
+    Parameters
+    ----------
+    layout
+        A :class:`~safespace.Layout`.
+    spacing, look_m, front_angle, street_search_m
+        See :func:`route_flanks`.
+    min_length_m
+        Shortest run reported, m.
+    max_gap_m
+        Runs separated by at most this much route are joined (a gap between two houses).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per run: ``chain``, ``fids`` (ways), ``highway``, ``start_m``, ``end_m``,
+        ``length_m``, ``both_sides_share`` (share of the run's samples with rear-facing
+        dwellings on both sides), ``buildings`` (tuple of the flanking dwellings' fids),
+        ``geometry`` (the stretch of route).
+
+    Notes
+    -----
+    :func:`route_flanks`, then a linear scan of each chain's samples: same complexity.
+    """
+    fl = route_flanks(
+        layout,
+        spacing=spacing,
+        look_m=look_m,
+        front_angle=front_angle,
+        street_search_m=street_search_m,
+    )
+    return rear_runs(fl, min_length_m=min_length_m, max_gap_m=max_gap_m, crs=layout.crs)
+
+
+def rear_runs(
+    flanks: RouteFlanks, *, min_length_m: float = 20.0, max_gap_m: float = 10.0, crs: Any = None
+) -> gpd.GeoDataFrame:
+    """The rear-route runs of :func:`rear_access` from precomputed flanks."""
+    s = flanks.samples
+    rear = np.zeros(len(s), dtype=bool)
+    facing_route = np.zeros(len(s), dtype=bool)
+    both = np.ones(len(s), dtype=bool)
+    for side in _SIDES:
+        rel = s[f"{side}_relation"].to_numpy(dtype=object)
+        is_rear = (rel == "rear") & s[f"{side}_dwelling"].to_numpy(bool)
+        rear |= is_rear
+        both &= is_rear
+        facing_route |= rel == "front"
+    flag = rear & ~facing_route
+    runs = flag_runs(flanks, flag, max_gap_m=max_gap_m, min_length_m=min_length_m)
+    rows = []
+    for chain, start, end, idx in runs:
+        blds = []
+        for side in _SIDES:
+            rel = s[f"{side}_relation"].to_numpy(dtype=object)[idx]
+            dw = s[f"{side}_dwelling"].to_numpy(bool)[idx]
+            b = s[f"{side}_building"].to_numpy(dtype=object)[idx]
+            blds += [x for x, r, w in zip(b, rel, dw, strict=True) if r == "rear" and w]
+        c = flanks.chains.iloc[chain]
+        rows.append(
+            {
+                "chain": chain,
+                "fids": c["fids"],
+                "highway": c["highway"],
+                "start_m": start,
+                "end_m": end,
+                "length_m": end - start,
+                "both_sides_share": float(both[idx].mean()),
+                "buildings": tuple(dict.fromkeys(blds)),
+                "geometry": shapely.ops.substring(c.geometry, start, end),
+            }
+        )
+    columns = ["chain", "fids", "highway", "start_m", "end_m", "length_m"]
+    columns += ["both_sides_share", "buildings", "geometry"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
+
+
+def flag_runs(
+    flanks: RouteFlanks, flag: np.ndarray, *, max_gap_m: float = 0.0, min_length_m: float = 0.0
+) -> list[tuple[int, float, float, np.ndarray]]:
+    """Runs of flagged samples along each chain: ``(chain, start_m, end_m, sample rows)``.
+
+    A run reaches half-way to the neighbouring samples (to the chain's end when it starts or
+    ends the chain); runs with a gap of at most ``max_gap_m`` between them are joined.
+
+    Notes
+    -----
+    O(S) over the samples (they are ordered by chain and position).
+    """
+    s = flanks.samples
+    if len(s) == 0 or not np.any(flag):
+        return []
+    chain = s["chain"].to_numpy()
+    pos = s["position_m"].to_numpy(float)
+    lengths = flanks.chains["length_m"].to_numpy(float)
+    out: list[tuple[int, float, float, np.ndarray]] = []
+    for c in np.unique(chain[flag]):
+        rows = np.flatnonzero(chain == c)
+        f = np.asarray(flag)[rows]
+        p = pos[rows]
+        half = (lengths[c] / len(rows)) / 2.0
+        idx = np.flatnonzero(f)
+        starts = np.r_[0, np.flatnonzero(np.diff(idx) > 1) + 1]
+        ends = np.r_[starts[1:] - 1, len(idx) - 1]
+        runs = [[max(0.0, p[idx[a]] - half), min(lengths[c], p[idx[b]] + half), idx[a], idx[b]]
+                for a, b in zip(starts, ends, strict=True)]  # fmt: skip
+        merged = [runs[0]]
+        for r in runs[1:]:
+            if r[0] - merged[-1][1] <= max_gap_m + 1e-9:
+                merged[-1][1], merged[-1][3] = r[1], r[3]
+            else:
+                merged.append(r)
+        for start, end, i0, i1 in merged:
+            if end - start >= min_length_m - 1e-9:
+                sel = rows[i0 : i1 + 1]
+                out.append((int(c), float(start), float(end), sel[np.asarray(flag)[sel]]))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _foot_chains(layout: Any) -> gpd.GeoDataFrame:
+    """Foot-only routes merged into chains between junctions, with the ways they run along."""
+    fr = layout.foot_routes
+    empty = gpd.GeoDataFrame(
+        {"chain": [], "fids": [], "highway": [], "length_m": []}, geometry=[], crs=layout.crs
+    )
+    if fr.empty:
+        return empty
+    hw = fr["highway"].astype(str).to_numpy()
+    keep = np.isin(hw, list(FOOT_ONLY))
+    if not keep.any():
+        return empty
+    geoms = np.asarray(fr.geometry.values, dtype=object)[keep]
+    fids = fr["fid"].to_numpy(dtype=object)[keep]
+    hws = hw[keep]
+    merged = shapely.get_parts(shapely.line_merge(shapely.union_all(geoms)))
+    merged = merged[shapely.length(merged) > 0]
+    if len(merged) == 0:
+        return empty
+    ci, wi = shapely.STRtree(geoms).query(merged, predicate="intersects")
+    shared = shapely.length(shapely.intersection(merged[ci], geoms[wi]))
+    ok = shared > 0.5
+    ci, wi, shared = ci[ok], wi[ok], shared[ok]
+    pairs = pd.DataFrame({"c": ci, "w": wi, "len": shared})
+    fid_of = pairs.groupby("c")["w"].apply(lambda w: tuple(dict.fromkeys(fids[w])))
+    main = pairs.sort_values("len", ascending=False).drop_duplicates("c").set_index("c")["w"]
+    n = len(merged)
+    return gpd.GeoDataFrame(
+        {
+            "chain": np.arange(n),
+            "fids": [fid_of.get(i, ()) for i in range(n)],
+            "highway": [hws[main[i]] if i in main.index else None for i in range(n)],
+            "length_m": shapely.length(merged),
+        },
+        geometry=list(merged),
+        crs=layout.crs,
+    )
+
+
+def _side_barriers(layout: Any) -> np.ndarray:
+    br = layout.barriers
+    if br is None or br.empty:
+        return np.empty(0, dtype=object)
+    kind = br["barrier"].astype(str).str.lower().to_numpy()
+    geoms = np.asarray(br.geometry.values, dtype=object)
+    keep = np.isin(kind, list(SIDE_BARRIERS)) & (shapely.get_type_id(geoms) != 0)
+    return geoms[keep]
+
+
+def _first_hit(
+    rays: np.ndarray, origins: np.ndarray, geoms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the first geometry each ray meets (-1 if none) and the distance to it."""
+    n = len(rays)
+    hit = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.nan)
+    if n == 0 or len(geoms) == 0:
+        return hit, dist
+    ri, gi = shapely.STRtree(geoms).query(rays, predicate="intersects")
+    if len(ri) == 0:
+        return hit, dist
+    # a route passing through a building (a covered passage) is not flanked by it
+    inside = shapely.intersects(origins[ri], geoms[gi])
+    ri, gi = ri[~inside], gi[~inside]
+    if len(ri) == 0:
+        return hit, dist
+    d = shapely.distance(origins[ri], shapely.intersection(rays[ri], geoms[gi]))
+    order = np.lexsort((d, ri))
+    ri, gi, d = ri[order], gi[order], d[order]
+    first = np.r_[True, ri[1:] != ri[:-1]]
+    hit[ri[first]] = gi[first]
+    dist[ri[first]] = d[first]
+    return hit, dist
