@@ -19,7 +19,14 @@ NOTE_SEVERITY = {"error": "medium", "warning": "low", "info": "info"}
     "Input features repaired, merged or dropped",
     "input",
     references=["safespace docs/tags.md: geometry hygiene"],
-    params={"include_info": Param(False, "", "also report info-level notes")},
+    params={
+        "include_info": Param(
+            False,
+            "",
+            "also report info-level notes",
+            "safespace convention: info notes are context",
+        )
+    },
 )
 def input_notes(site: Site) -> Iterator[Finding | Metric]:
     """Report every input note (repair, merge, drop) as a finding, located where possible."""
