@@ -33,6 +33,17 @@ class _Progress:
             )
 
 
+def _executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers", type=int, help="worker processes (default: all cores; 1 runs in-process)"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on Dask: a scheduler address tcp://host:port, or 'local' for a LocalCluster",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="safespace",
@@ -53,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("path", help="the layout to assess")
     a.add_argument("--context", help="the existing area the proposal sits in")
     a.add_argument("--boundary", help="the site boundary (a polygon file)")
+    a.add_argument("--police", help="police premises outside the layout (points or polygons)")
     a.add_argument(
         "--profile",
         default="default",
@@ -71,6 +83,41 @@ def _parser() -> argparse.ArgumentParser:
     )
     a.add_argument("--strict", action="store_true", help="exit 1 when any rule failed")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    a.add_argument(
+        "--tile",
+        type=float,
+        metavar="SIZE_M",
+        help="assess a large area in square tiles of this side (metres), in parallel",
+    )
+    a.add_argument(
+        "--tile-margin",
+        type=float,
+        metavar="M",
+        help="overlap around each tile (default: the profile's longest reach, at least 200 m)",
+    )
+    _executor_options(a)
+
+    b = sub.add_parser(
+        "batch",
+        help="assess many sites listed in a manifest",
+        description="Assess every site of a manifest (CSV or TOML: id, input, context, "
+        "profile) into OUTDIR/<id>/, with a summary.csv and index.html. Exit 0 when every "
+        "site succeeded, 1 when any failed, 2 on a usage or manifest error.",
+    )
+    b.add_argument("manifest", help="the manifest (.csv or .toml)")
+    b.add_argument("-o", "--outdir", required=True, help="output directory")
+    b.add_argument("--resume", action="store_true", help="skip sites already completed")
+    b.add_argument(
+        "--format",
+        action="append",
+        help="output formats, comma-separated or repeated: geojson, json, html "
+        "(default: all; html once the report module is installed)",
+    )
+    b.add_argument(
+        "--profile", default="default", help="profile of sites that name none (default: default)"
+    )
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
+    _executor_options(b)
 
     c = sub.add_parser(
         "compare",
@@ -107,10 +154,33 @@ def _cmd_assess(args) -> int:
 
     progress = _Progress(args.quiet)
     progress(f"reading {args.path}")
-    layout = safespace.load(args.path, context=args.context, crs=args.crs, boundary=args.boundary)
+    layout = safespace.load(
+        args.path,
+        context=args.context,
+        crs=args.crs,
+        boundary=args.boundary,
+        police=args.police,
+    )
     progress(f"read {layout!r}")
     rules = [r for r in args.rules.split(",") if r] if args.rules else None
-    result = safespace.assess(layout, profile=args.profile, rules=rules, progress=progress)
+    if args.tile is not None:
+        from safespace.batch import assess_tiled
+
+        progress(f"assessing in {args.tile:g} m tiles")
+        result = assess_tiled(
+            layout,
+            tile_m=args.tile,
+            margin_m=args.tile_margin,
+            profile=args.profile,
+            rules=rules,
+            executor=_executor_name(args),
+            workers=args.workers,
+            scheduler=args.scheduler,
+        )
+        tiling = result.provenance["tiling"]
+        progress(f"{tiling['tiles_assessed']} tiles, margin {tiling['margin_m']:g} m")
+    else:
+        result = safespace.assess(layout, profile=args.profile, rules=rules, progress=progress)
     if args.output:
         out = result.write(args.output, args.format)
         progress(f"wrote {out}")
@@ -126,6 +196,40 @@ def _cmd_assess(args) -> int:
         if worst is not None and severity_rank(worst) >= severity_rank(args.fail_on):
             return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _executor_name(args) -> str:
+    if args.scheduler:
+        return "dask"
+    return "inline" if args.workers == 1 else "process"
+
+
+def _cmd_batch(args) -> int:
+    from safespace.batch import DEFAULT_FORMATS, run
+
+    if args.workers is not None and args.workers < 1:
+        raise SafespaceError("--workers must be at least 1")
+    formats = ",".join(args.format) if args.format else DEFAULT_FORMATS
+    summary = run(
+        args.manifest,
+        outdir=args.outdir,
+        executor=_executor_name(args),
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        formats=formats,
+        profile=args.profile,
+        progress=not args.quiet,
+    )
+    failed = summary[summary["status"] != "ok"]
+    for row in failed.itertuples():
+        print(f"site {row.site_id} failed: {row.error}", file=sys.stderr)
+    resumed = int(summary["resumed"].sum())
+    print(
+        f"{len(summary)} sites: {len(summary) - len(failed)} ok ({resumed} already done), "
+        f"{len(failed)} failed; summary in {Path(args.outdir) / 'summary.csv'}"
+    )
+    return EXIT_FINDINGS if len(failed) else EXIT_OK
 
 
 def _cmd_compare(args) -> int:
@@ -159,7 +263,7 @@ def _cmd_rules(args) -> int:
     for rid in profile.rule_ids:
         r = registry[rid]
         print(f"{r.id}  {r.title}  [{r.area}]" + (f"  view: {r.view}" if r.view else ""))
-        for name, param in r.params.items():
+        for name, param in r.all_params.items():
             value = profile.params[rid][name]
             unit = f" {param.unit}" if param.unit else ""
             print(
@@ -195,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     handlers = {
         "assess": _cmd_assess,
+        "batch": _cmd_batch,
         "compare": _cmd_compare,
         "rules": _cmd_rules,
         "validate": _cmd_validate,

@@ -1,0 +1,191 @@
+"""``safespace.batch.run``: assess many sites through one executor, resumably."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from safespace.errors import ProfileError, SafespaceError
+from safespace.rules.profiles import Profile, load_profile
+
+from .executors import Executor, make_executor
+from .manifest import ManifestError, SiteSpec, site_dir, specs_from
+from .markers import OUTPUT_NAMES, completed, input_digest, profile_digest
+from .progress import ProgressBar
+from .summary import summary_frame, write_csv, write_index
+from .task import empty_summary, html_available, record_failure, registry_with, run_site
+
+DEFAULT_FORMATS = ("geojson", "json", "html")
+
+
+def parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
+    """Formats from ``"geojson,json"`` or a list, checked and in a fixed order."""
+    items = formats.split(",") if isinstance(formats, str) else list(formats)
+    wanted = {f.strip().lower() for item in items for f in str(item).split(",") if f.strip()}
+    unknown = wanted - set(OUTPUT_NAMES)
+    if unknown or not wanted:
+        raise SafespaceError(
+            f"unknown output format(s) {sorted(unknown) or formats!r}; use {list(OUTPUT_NAMES)}"
+        )
+    return tuple(f for f in OUTPUT_NAMES if f in wanted)
+
+
+def _profiles(
+    specs: Sequence[SiteSpec], wheres: Sequence[str], file: str, default: Any, registry
+) -> dict[str, Profile]:
+    """Load each profile the batch uses once; an unknown one is a manifest error."""
+    loaded: dict[str, Profile] = {}
+    for spec, where in zip(specs, wheres, strict=True):
+        ref = spec.profile or str(default)
+        if ref in loaded:
+            continue
+        try:
+            loaded[ref] = (
+                default if isinstance(default, Profile) and spec.profile is None
+                else load_profile(ref, registry)
+            )  # fmt: skip
+        except ProfileError as exc:
+            if spec.profile is None:
+                raise  # the batch's own --profile: a usage error, not a row's
+            raise ManifestError(f"profile: {exc}", file=file, row=where, site=spec.id) from None
+    return loaded
+
+
+def run(
+    sites: str | os.PathLike | Sequence[dict[str, Any] | SiteSpec],
+    *,
+    outdir: str | os.PathLike,
+    executor: str | Executor | Any = "process",
+    workers: int | None = None,
+    scheduler: Any = None,
+    resume: bool = False,
+    formats: str | Iterable[str] = DEFAULT_FORMATS,
+    profile: str | os.PathLike | Profile = "default",
+    extra_rules: Sequence[str] = (),
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Assess every site of a batch and write per-site outputs and a summary.
+
+    Parameters
+    ----------
+    sites
+        A manifest (``.csv``/``.toml``) path, or a list of dicts (``id``, ``input``,
+        optional ``context`` and ``profile``; relative paths against the working folder) or
+        :class:`SiteSpec`.
+    outdir
+        Output directory: ``OUTDIR/<site_id>/`` per site, ``summary.csv`` and ``index.html``.
+    executor
+        ``"process"`` (local process pool, default), ``"inline"`` (this process),
+        ``"dask"``, or an executor object (:class:`Executor`, a
+        ``concurrent.futures.Executor``, a ``distributed.Client``).
+    workers
+        Worker processes for ``"process"`` or a Dask LocalCluster (default: all cores).
+    scheduler
+        A Dask scheduler address ``tcp://host:port`` or ``"local"``; implies Dask.
+    resume
+        Skip sites whose completion marker matches the input hash, profile hash,
+        safespace version and formats, and whose outputs are intact.
+    formats
+        Any of ``geojson``, ``json``, ``html`` (html only when ``safespace.report`` exists).
+    profile
+        The profile of sites that name none: a built-in name, a TOML path or a Profile.
+    extra_rules
+        Import names of modules whose rules are added to the installed ones (rule packs
+        not registered as entry points); every worker must be able to import them.
+    progress
+        Show a progress bar with ETA on stderr.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site, in input order: status (``ok``/``failed``), whether it was
+        resumed, hashes, finding counts by severity, area scores, rule failures, seconds and
+        the error. A failed site never stops the others.
+
+    Raises
+    ------
+    ManifestError
+        A manifest or site list that cannot run (checked before any site starts).
+    """
+    specs, file, wheres = specs_from(sites)
+    root = Path(outdir).absolute()
+    root.mkdir(parents=True, exist_ok=True)
+    folders = []
+    for spec, where in zip(specs, wheres, strict=True):
+        try:
+            folders.append(site_dir(root, spec.id))
+        except ManifestError as exc:
+            raise ManifestError(exc.problem, file=file, row=where, site=spec.id) from None
+    fmts = parse_formats(formats)
+    if "html" in fmts and not html_available():
+        fmts = tuple(f for f in fmts if f != "html")
+    extra = tuple(extra_rules)
+    registry = registry_with(extra)
+    profiles = _profiles(specs, wheres, file, profile, registry)
+    digests = {ref: profile_digest(p) for ref, p in profiles.items()}
+
+    rows: list[dict[str, Any] | None] = [None] * len(specs)
+    payloads, slots = [], []
+    bar = ProgressBar(len(specs)) if progress else None
+    for n, (spec, folder) in enumerate(zip(specs, folders, strict=True)):
+        ref = spec.profile or str(profile)
+        spec_dict = {"id": spec.id, "input": spec.input, "context": spec.context}
+        if resume:
+            try:
+                in_sha = input_digest(spec.input, spec.context)
+            except OSError:
+                in_sha = None
+            done = in_sha and completed(
+                folder, input_sha256=in_sha, profile_sha256=digests[ref], formats=fmts
+            )
+            if done:
+                rows[n] = dict(done.get("summary") or empty_summary(spec_dict), resumed=True)
+                if bar:
+                    bar.update(note=f"{spec.id} already done")
+                continue
+        payloads.append(
+            {
+                "spec": spec_dict,
+                "folder": str(folder),
+                "formats": fmts,
+                "profile": profiles[ref],
+                "profile_sha256": digests[ref],
+                "extra_rules": extra,
+            }
+        )
+        slots.append(n)
+
+    if payloads:
+        runner, owned = make_executor(executor, workers=workers, scheduler=scheduler)
+        for payload in payloads:
+            payload["threads"] = runner.task_threads
+        try:
+            for i, result, error in runner.map_unordered(run_site, payloads):
+                payload = payloads[i]
+                if error is not None:  # the worker died or the task could not run
+                    base = empty_summary(payload["spec"])
+                    base.update(profile=payload["profile"].name,
+                                profile_sha256=payload["profile_sha256"])  # fmt: skip
+                    details = "".join(traceback.format_exception(error))
+                    result = record_failure(
+                        Path(payload["folder"]), base, f"{type(error).__name__}: {error}", details
+                    )
+                rows[slots[i]] = result
+                if bar:
+                    bar.update(
+                        failed=result["status"] != "ok",
+                        note=f"{result['site_id']} {result['status']}",
+                    )
+        finally:
+            if owned:
+                runner.close()
+
+    frame = summary_frame(rows)  # type: ignore[arg-type]
+    write_csv(frame, root)
+    write_index(frame, root)
+    return frame
