@@ -94,7 +94,7 @@ def test_clicking_a_finding_shows_its_text(report):
 
 
 def test_clicking_a_table_row_focuses_the_map(report):
-    report.page.click("#f-XS001-0006 .ss-title")  # the polygon finding's row
+    report.page.click("#f-XS001-0006 td[data-label=Finding] p")  # the polygon finding's row
     popup = report.page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert "Hidden corner" in popup.inner_text()

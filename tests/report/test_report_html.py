@@ -271,7 +271,9 @@ def test_heidelberg_report_stays_small(tmp_path):
     a = safespace.assess(src)
     out = a.to_html(tmp_path / "heidelberg.html")
     size = out.stat().st_size
-    assert size < 3_000_000, f"{size} bytes"
+    # every finding is in the report (about 2,800 on this whole old town, most from partial
+    # OSM lamp mapping); the guard catches geometry or assets bloating the page
+    assert size < 5_000_000, f"{size} bytes"
     _, p = parse(out)
     data = map_data(p)
     layers = data["layouts"][0]["L"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from safespace._version import __version__
 from safespace.assessment import SEVERITY_PENALTY
-from safespace.findings import AREAS, Finding
+from safespace.findings import AREAS, SEVERITIES, Finding
 from safespace.io.writers import finding_records, jsonable
 from safespace.report import mapdata
 from safespace.report.figures import OVERVIEW, render_figures
@@ -55,6 +55,43 @@ def finding_rows(
             }
         )
     return rows
+
+
+SEVERITY_ORDER = list(SEVERITIES)
+
+
+def rule_groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows grouped by rule, worst first: what a rule's findings share is said once.
+
+    A rule's guidance and its recommendation (when every finding gives the same one) head
+    the group instead of repeating on each row, which keeps a report of thousands of
+    findings readable and small.
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        g = groups.setdefault(
+            row["rule"],
+            {
+                "rule": row["rule"],
+                "title": row["title"],
+                "view": row["view"],
+                "rows": [],
+                "refs": row["refs"],
+                "worst": row["sev"],
+            },
+        )
+        g["rows"].append(row)
+        if SEVERITY_ORDER.index(row["sev"]) > SEVERITY_ORDER.index(g["worst"]):
+            g["worst"] = row["sev"]
+    for g in groups.values():
+        recs = {r["rec"] for r in g["rows"]}
+        g["rec"] = recs.pop() if len(recs) == 1 else None
+        same_refs = all(r["refs"] == g["refs"] for r in g["rows"])
+        g["refs"] = g["refs"] if same_refs else []
+        for r in g["rows"]:
+            r["show_rec"] = g["rec"] is None
+            r["show_refs"] = not same_refs
+    return sorted(groups.values(), key=lambda g: (-SEVERITY_ORDER.index(g["worst"]), g["rule"]))
 
 
 def score_card(area: str, value: float, explanation: str) -> dict[str, Any]:
@@ -223,7 +260,9 @@ def assessment_context(
                 "key": a,
                 "label": area_label(a),
                 "score": score_card(a, s.value, s.explanation) if s else None,
-                "findings": finding_rows([findings[i] for i in idx], [ids[i] for i in idx]),
+                "groups": rule_groups(
+                    finding_rows([findings[i] for i in idx], [ids[i] for i in idx])
+                ),
             }
         )
     site_label = site or site_name(assessment.layout, assessment.provenance)
