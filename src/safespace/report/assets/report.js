@@ -145,6 +145,7 @@
 
   var byId = {};
   var groups = {};
+  var areaFindings = [];
   data.findings.forEach(function (f) {
     if (!f.g) return;
     var colour = f.status ? STATUS[f.status] : SEV[f.sev];
@@ -165,7 +166,8 @@
     } else if (f.g.k === "ln") {
       layer = L.polyline(lines(f.g.c), { renderer: svg, className: cls, color: colour, weight: 5, opacity: 0.85 });
     } else {
-      layer = L.polygon(polys(f.g.c), { renderer: svg, className: cls, color: colour, weight: 3, fillColor: colour, fillOpacity: 0.35 });
+      layer = L.polygon(polys(f.g.c), { renderer: svg, className: cls, color: colour, weight: 3, fillColor: colour, fillOpacity: 0.12 });
+      areaFindings.push(layer);
     }
     layer.bindPopup(popupFor(f), { maxWidth: 340, autoPanPadding: [20, 20] });
     layer.on("popupopen", function () {
@@ -180,6 +182,8 @@
     var key = "Findings: " + k;
     if (groups[key]) { groups[key].addTo(map); overlays[key] = groups[key]; }
   });
+  // Area findings (a site, a block) sit under lines and points, so those stay clickable.
+  areaFindings.forEach(function (l) { if (map.hasLayer(l)) l.bringToBack(); });
   L.control.layers(null, overlays, { collapsed: window.innerWidth < 720 }).addTo(map);
 
   var b = data.bounds;
