@@ -17,7 +17,6 @@ A pair test against height-tagged segments does that directly.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -25,6 +24,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from numba import njit, prange
+
+from safespace.analyses._segment_grid import grid_shape
 
 #: Building types that have no habitable rooms: they block sight but never observe.
 NON_OBSERVING_BUILDINGS = frozenset(
@@ -84,20 +85,7 @@ class SightIndex:
         """
         seg = np.ascontiguousarray(np.asarray(segments, dtype=np.float64).reshape(-1, 4))
         h = np.ascontiguousarray(np.asarray(heights, dtype=np.float64).reshape(-1))
-        if len(seg) == 0:
-            x0 = y0 = 0.0
-            cell, nx, ny = 1.0, 1, 1
-        else:
-            x0 = float(min(seg[:, 0].min(), seg[:, 2].min()))
-            y0 = float(min(seg[:, 1].min(), seg[:, 3].min()))
-            w = float(max(seg[:, 0].max(), seg[:, 2].max())) - x0
-            hh = float(max(seg[:, 1].max(), seg[:, 3].max())) - y0
-            if cell_size is None:
-                cell_size = max(4.0, 3.0 * math.sqrt(max(w * hh, 1.0) / len(seg)))
-            cell = float(cell_size)
-            nx = max(1, min(int(w / cell) + 1, 4096))
-            ny = max(1, min(int(hh / cell) + 1, 4096))
-            cell = max(cell, w / nx * 1.000001, hh / ny * 1.000001)
+        x0, y0, cell, nx, ny = grid_shape(seg, cell_size, min_cell=4.0)
         start, items = _build_grid(seg, x0, y0, cell, nx, ny)
         return cls(seg, h, (x0, y0, cell, nx, ny, start, items))
 

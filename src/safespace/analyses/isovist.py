@@ -54,6 +54,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from safespace.analyses import _isovist_kernel as _k
+from safespace.analyses._segment_grid import grid_shape
 from safespace.errors import InputError
 
 __all__ = [
@@ -176,21 +177,7 @@ def _as_geometry_array(geoms) -> np.ndarray:
 
 
 def _build_grid(seg: np.ndarray, cell_size: float | None) -> tuple:
-    if len(seg) == 0:
-        x0 = y0 = 0.0
-        cell, nx, ny = 1.0, 1, 1
-    else:
-        x0 = float(min(seg[:, 0].min(), seg[:, 2].min()))
-        y0 = float(min(seg[:, 1].min(), seg[:, 3].min()))
-        w = float(max(seg[:, 0].max(), seg[:, 2].max())) - x0
-        h = float(max(seg[:, 1].max(), seg[:, 3].max())) - y0
-        if cell_size is None:
-            # About a dozen segments per occupied cell; coarse enough to keep queries short.
-            cell_size = max(5.0, 3.0 * math.sqrt(max(w * h, 1.0) / len(seg)))
-        cell = float(cell_size)
-        nx = max(1, min(int(w / cell) + 1, 4096))
-        ny = max(1, min(int(h / cell) + 1, 4096))
-        cell = max(cell, w / nx * 1.000001, h / ny * 1.000001)
+    x0, y0, cell, nx, ny = grid_shape(seg, cell_size, min_cell=5.0)
     start, items, six, siy = _k.build_grid(seg, x0, y0, cell, nx, ny)
     return (six, siy, x0, y0, cell, nx, ny, start, items)
 

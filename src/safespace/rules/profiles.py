@@ -277,27 +277,9 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
                     file=file,
                     key=pkey,
                 )
-            param = rule_.params[pname]
-            source = None
-            if isinstance(raw, dict):
-                extra = set(raw) - {"value", "unit", "source"}
-                if extra or "value" not in raw:
-                    raise ProfileError(
-                        "an inline table needs 'value' and may have 'unit' and 'source'",
-                        file=file,
-                        key=pkey,
-                    )
-                unit = raw.get("unit")
-                if unit is not None and unit != param.unit:
-                    raise ProfileError(
-                        f"unit {unit!r} does not match the parameter's unit {param.unit!r}",
-                        file=file,
-                        key=pkey,
-                    )
-                source = raw.get("source")
-                raw = raw["value"]
-            params[rid][pname] = _check_value(raw, param, file, pkey)
-            sources[rid][pname] = source or f"{path.name} (no source given)"
+            value, source = _entry(raw, rule_.params[pname], file, pkey, path)
+            params[rid][pname] = value
+            sources[rid][pname] = source
     digest = hashlib.sha256(digest.encode() + blob).hexdigest()
     return Profile(
         name=str(head.get("name", path.stem)),
