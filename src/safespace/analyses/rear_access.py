@@ -40,6 +40,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
+from safespace._classify import DWELLINGS, FOOT_ONLY
 from safespace.errors import InputError
 
 __all__ = [
@@ -51,28 +52,6 @@ __all__ = [
     "route_flanks",
 ]
 
-#: Highway values that only people on foot (or bike) use.
-FOOT_ONLY = frozenset(
-    {"footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "track", "corridor"}
-)
-#: Building values read as dwellings (``yes``: most mapped homes are untyped).
-DWELLINGS = frozenset(
-    {
-        "house",
-        "detached",
-        "semidetached_house",
-        "terrace",
-        "apartments",
-        "residential",
-        "bungalow",
-        "dormitory",
-        "farm",
-        "houseboat",
-        "static_caravan",
-        "cabin",
-        "yes",
-    }
-)
 #: Entrance values that do not mark the front.
 SECONDARY_ENTRANCES = frozenset({"service", "garage", "emergency", "exit", "back", "delivery"})
 #: Barriers that close a route's side.

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from safespace._classify import FOOT_ONLY
 from safespace.analyses.travel_time import (
     WALK_SPEED_MPS,
     _substrings,
@@ -37,9 +38,6 @@ RESPONSE_STD = (
 MFS_CATCHMENT = "Manual for Streets (DfT 2007): walkable catchment about 10 min / 800 m [quoted]"
 WALK_SPEED_SRC = (
     "US MUTCD 'normal walking speed' 4.0 ft/s = 1.2 m/s (2003 ed.; 3.5 ft/s in 2009) [quoted]"
-)
-PEDESTRIAN_ONLY = frozenset(
-    {"footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "track", "corridor"}
 )
 _LIT = frozenset({"yes", "24/7", "automatic", "interval", "limited"})
 
@@ -431,7 +429,7 @@ def emergency_phones(site: Site) -> Iterator[Finding | Metric]:
     if r.empty:
         return
     hw = routes["highway"].astype(str).to_numpy()[r["route"].to_numpy()]
-    ped = np.isin(hw, list(PEDESTRIAN_ONLY)) & _in_site(site, r.geometry.values)
+    ped = np.isin(hw, list(FOOT_ONLY)) & _in_site(site, r.geometry.values)
     d = r["distance_m"].to_numpy(float)
     far = ped & ~(np.isfinite(d) & (d <= limit))
     yield Metric("phone_far_route_m", float(r["length_m"].to_numpy(float)[far].sum()), "m")

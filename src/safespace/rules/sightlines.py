@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
+from safespace._classify import DWELLINGS, FOOT_ONLY
 from safespace.analyses._visibility import polygon_segments, route_chains
 from safespace.analyses.forward_visibility import STOP_BLOCKED, forward_visibility
 from safespace.analyses.recesses import building_recesses
@@ -69,29 +70,9 @@ UNDERPASS = (
 )
 UNVERIFIED = "safespace default; no public source gives a number [unverified]"
 
-DWELLINGS = frozenset(
-    {
-        "house",
-        "detached",
-        "semidetached_house",
-        "terrace",
-        "apartments",
-        "residential",
-        "bungalow",
-        "dormitory",
-        "farm",
-        "houseboat",
-        "static_caravan",
-        "cabin",
-        "yes",  # untyped: most mapped homes are building=yes
-    }
-)
 PLANTING_SHRUBS = frozenset({"shrub", "scrub", "shrubbery", "hedge"})
 TREES = frozenset({"tree", "tree_row"})
 BOUNDARY_BARRIERS = frozenset({"wall", "fence", "hedge", "retaining_wall"})
-FOOT_ONLY = frozenset(
-    {"footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "track", "corridor"}
-)
 
 #: Parameters of the surveillance field, shared by SL001, SL004 and SL006.
 FIELD_PARAMS: dict[str, Param] = {
