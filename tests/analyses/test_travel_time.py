@@ -366,3 +366,72 @@ def test_demo_estate_every_home_reaches_the_police_office():
     assert (drive.buildings["time_s"] <= walk.buildings["time_s"] + 1e-9).all()
     assert (drive.buildings["time_s"] < walk.buildings["time_s"]).sum() >= 40
     assert np.isfinite(drive.routes["time_s"]).all()
+
+
+# ------------------------------------------------------------------------------------------
+# the snapping kernel against brute force (every segment scanned with shapely)
+# ------------------------------------------------------------------------------------------
+
+
+def _random_graph(seed, n_lines=12, directed=False):
+    rng = np.random.default_rng(seed)
+    segs = []
+    for _ in range(n_lines):
+        k = int(rng.integers(2, 5))
+        pts = np.cumsum(rng.normal(0, 40, size=(k, 2)), axis=0) + rng.uniform(0, 200, 2)
+        segs.append([tuple(p) for p in pts.round(3)])
+    return make_graph(segs, directed=directed)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.booleans())
+def test_snap_equals_brute_force_nearest_edge(seed, directed):
+    g = _random_graph(seed, directed=directed)
+    r = Router(g, "travel_time" if directed else "length")
+    rng = np.random.default_rng(seed + 1)
+    # points inside and far outside the network's extent (the grid search must leave it)
+    xy = np.r_[rng.uniform(-50, 300, size=(40, 2)), rng.uniform(-3000, 3000, size=(5, 2))]
+    pts = shapely.points(xy)
+    snap = r.snap(pts)
+    geoms = r.geometry[r._snap_edges]
+    brute = shapely.distance(pts[:, None], geoms[None, :]).min(axis=1)
+    np.testing.assert_allclose(snap.access_m, brute, atol=1e-7)
+    # the snapped point lies on the chosen edge, at the reported fraction along it
+    on_edge = shapely.distance(snap.point, r.geometry[snap.edge])
+    assert np.all(on_edge < 1e-7)
+    along = shapely.line_locate_point(r.geometry[snap.edge], snap.point)
+    np.testing.assert_allclose(snap.frac * r.geom_length[snap.edge], along, atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000))
+def test_nearest_segments_of_outlines_equal_brute_force(seed):
+    g = _random_graph(seed)
+    r = Router(g, "length")
+    rng = np.random.default_rng(seed + 2)
+    centres = rng.uniform(-50, 300, size=(30, 2))
+    polys = shapely.buffer(shapely.points(centres), rng.uniform(1, 30, 30), quad_segs=2)
+    # a polygon with a hole and a multipolygon: every ring counts
+    polys[0] = shapely.Polygon(
+        [(0, 0), (300, 0), (300, 300), (0, 300)], [[(100, 100), (120, 100), (120, 120)]]
+    )
+    polys[1] = shapely.union(polys[1], shapely.box(400, 400, 410, 410))
+    seg, dist, near = r.nearest_segments(polys)
+    outline = shapely.boundary(polys)
+    brute = shapely.distance(outline[:, None], r._seg_geom[None, :])
+    np.testing.assert_allclose(dist, brute.min(axis=1), atol=1e-7)
+    np.testing.assert_allclose(brute[np.arange(len(polys)), seg], dist, atol=1e-7)
+    # the point returned lies on the outline, at that distance from the network
+    pts = shapely.points(near)
+    assert np.all(shapely.distance(pts, outline) < 1e-7)
+    np.testing.assert_allclose(shapely.distance(pts, r._seg_geom[seg]), dist, atol=1e-7)
+
+
+def test_nearest_segments_empty_and_missing():
+    g = make_graph([((0, 0), (100, 0))])
+    r = Router(g, "length")
+    seg, dist, near = r.nearest_segments([shapely.Polygon(), None, shapely.box(10, 5, 20, 15)])
+    assert seg.tolist() == [-1, -1, 0]
+    assert np.isinf(dist[:2]).all() and dist[2] == pytest.approx(5.0)
+    assert np.isnan(near[:2]).all()
+    assert shapely.Point(near[2]).distance(shapely.LineString([(10, 5), (20, 5)])) < 1e-9

@@ -24,7 +24,10 @@ Kernel
     Dijkstra (``scipy.sparse.csgraph.dijkstra(indices=origins, min_only=True)``) gives every
     node's cost and its nearest origin; the distance along the chosen route is summed from the
     predecessor tree by pointer jumping. Cost O((V + P) log(V + P) + E) for V nodes, E edges
-    and P snapped points, plus O(P log E) for snapping.
+    and P snapped points, plus about O(P · k) for snapping: a numba ring search over a uniform
+    grid of the edges' straight segments, k the segments near a point (points and building
+    outlines alike; ties between segments at different places are settled by shapely's
+    ``STRtree.query_nearest``, as before the kernel, so results do not depend on it).
 
 Unreachable destinations (no route from any origin, or no origin at all) get ``NaN`` time and
 distance and ``reachable = False``; no output ever holds an infinite number.
@@ -38,6 +41,7 @@ from typing import Any
 
 import geopandas as gpd
 import networkx as nx
+import numba
 import numpy as np
 import pandas as pd
 import shapely
@@ -62,6 +66,7 @@ DWELLING_VALUES = frozenset(
 )
 _OFFSET = 1.0  # added to origin legs so that a zero-length leg is still a stored edge
 _MIN_PIECE = 1e-12  # scipy would drop an explicit zero weight
+_TIE_M = 1e-6  # segments this close in distance tie (beyond the kernels' rounding)
 
 __all__ = [
     "AccessField",
@@ -189,6 +194,307 @@ def premises_points(
 
 
 # --------------------------------------------------------------------------------------------
+# the snapping kernels: a uniform grid over the network's straight segments
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SegmentGrid:
+    """Straight segments bucketed in a uniform grid of square cells (CSR: cell -> segments)."""
+
+    a: np.ndarray  # (S, 2) segment starts
+    b: np.ndarray  # (S, 2) segment ends
+    x0: float
+    y0: float
+    h: float  # cell side
+    nx: int
+    ny: int
+    start: np.ndarray  # (nx * ny + 1,) CSR offsets
+    items: np.ndarray  # segment ids
+
+    @property
+    def params(self) -> np.ndarray:
+        """``[x0, y0, h, nx, ny]`` for the kernels."""
+        return np.array([self.x0, self.y0, self.h, self.nx, self.ny], dtype=np.float64)
+
+
+def segment_grid(a: np.ndarray, b: np.ndarray) -> SegmentGrid:
+    """Bucket segments ``a[i]``–``b[i]`` in a uniform grid of about one segment per cell.
+
+    Notes
+    -----
+    O(S + L / h) for S segments of total length L and cell side h: a segment is cut into
+    pieces no longer than h, and each piece registered in the (at most 2 × 2) cells its box
+    overlaps.
+    """
+    a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1, 2)
+    b = np.ascontiguousarray(b, dtype=np.float64).reshape(-1, 2)
+    if len(a) == 0:
+        z = np.zeros(1, np.int64)
+        return SegmentGrid(a, b, 0.0, 0.0, 1.0, 1, 1, np.zeros(2, np.int64), z[:0])
+    lo = np.minimum(a.min(axis=0), b.min(axis=0))
+    hi = np.maximum(a.max(axis=0), b.max(axis=0))
+    w, hgt = np.maximum(hi - lo, 1e-9)
+    # about one segment per cell, never more than 4 million cells
+    h = max(np.sqrt(w * hgt / len(a)), np.sqrt(w * hgt / 4e6), max(w, hgt) * 1e-6, 1e-6)
+    nx_, ny_ = int(w // h) + 1, int(hgt // h) + 1
+    start, items = _grid_build(a[:, 0], a[:, 1], b[:, 0], b[:, 1], lo[0], lo[1], h, nx_, ny_)
+    return SegmentGrid(a, b, float(lo[0]), float(lo[1]), float(h), nx_, ny_, start, items)
+
+
+@numba.njit(cache=True)
+def _cell(v, v0, h, n):
+    c = int(np.floor((v - v0) / h))
+    return min(max(c, 0), n - 1)
+
+
+@numba.njit(cache=True)
+def _grid_build(ax, ay, bx, by, x0, y0, h, nx, ny):
+    n_cell = nx * ny
+    start = np.zeros(n_cell + 1, np.int64)
+    fill = np.zeros(n_cell, np.int64)
+    items = np.zeros(0, np.int64)
+    pad = h * 1e-9  # a rounding error must not keep a segment out of a cell it touches
+    for step in range(2):
+        last = np.full(n_cell, -1, np.int64)
+        if step == 1:
+            for c in range(n_cell):
+                start[c + 1] += start[c]
+                fill[c] = start[c]
+            items = np.empty(start[n_cell], np.int64)
+        for s in range(len(ax)):
+            dx = bx[s] - ax[s]
+            dy = by[s] - ay[s]
+            m = max(1, int(np.ceil(np.sqrt(dx * dx + dy * dy) / h)))
+            for k in range(m):
+                t0 = k / m
+                t1 = (k + 1) / m
+                xa = ax[s] + t0 * dx
+                xb = ax[s] + t1 * dx
+                ya = ay[s] + t0 * dy
+                yb = ay[s] + t1 * dy
+                i0 = _cell(min(xa, xb) - pad, x0, h, nx)
+                i1 = _cell(max(xa, xb) + pad, x0, h, nx)
+                j0 = _cell(min(ya, yb) - pad, y0, h, ny)
+                j1 = _cell(max(ya, yb) + pad, y0, h, ny)
+                for j in range(j0, j1 + 1):
+                    for i in range(i0, i1 + 1):
+                        c = j * nx + i
+                        if last[c] == s:
+                            continue
+                        last[c] = s
+                        if step == 0:
+                            start[c + 1] += 1
+                        else:
+                            items[fill[c]] = s
+                            fill[c] += 1
+    return start, items
+
+
+@numba.njit(cache=True)
+def _point_segment(px, py, ax, ay, bx, by):
+    """Squared distance from a point to a segment, and the fraction of the nearest point."""
+    dx = bx - ax
+    dy = by - ay
+    ll = dx * dx + dy * dy
+    t = 0.0
+    if ll > 0.0:
+        t = ((px - ax) * dx + (py - ay) * dy) / ll
+        if t <= 0.0:
+            t = 0.0
+        elif t >= 1.0:
+            t = 1.0
+    qx = ax + t * dx if 0.0 < t < 1.0 else (ax if t == 0.0 else bx)
+    qy = ay + t * dy if 0.0 < t < 1.0 else (ay if t == 0.0 else by)
+    return (px - qx) * (px - qx) + (py - qy) * (py - qy), t
+
+
+@numba.njit(cache=True)
+def _orient(ax, ay, bx, by, cx, cy):
+    v = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+    return 1 if v > 0.0 else (-1 if v < 0.0 else 0)
+
+
+@numba.njit(cache=True)
+def _segment_segment(ax, ay, bx, by, cx, cy, dx, dy):
+    """Squared distance between segments ab and cd (0 when they cross), and the point of ab
+    nearest cd (the crossing, else the first at the least distance of the projections of c
+    and d onto ab and the ends a and b)."""
+    o1 = _orient(cx, cy, dx, dy, ax, ay)
+    o2 = _orient(cx, cy, dx, dy, bx, by)
+    o3 = _orient(ax, ay, bx, by, cx, cy)
+    o4 = _orient(ax, ay, bx, by, dx, dy)
+    if o1 * o2 < 0 and o3 * o4 < 0:
+        den = (bx - ax) * (dy - cy) - (by - ay) * (dx - cx)
+        ta = ((cx - ax) * (dy - cy) - (cy - ay) * (dx - cx)) / den
+        return 0.0, ax + ta * (bx - ax), ay + ta * (by - ay)
+    # the order of GEOS' LineSegment::closestPoints, so that equal distances pick alike
+    d, t = _point_segment(cx, cy, ax, ay, bx, by)
+    px, py = _at(ax, ay, bx, by, t)
+    e, t = _point_segment(dx, dy, ax, ay, bx, by)
+    if e < d:
+        d = e
+        px, py = _at(ax, ay, bx, by, t)
+    e = _point_segment(ax, ay, cx, cy, dx, dy)[0]
+    if e < d:
+        d, px, py = e, ax, ay
+    e = _point_segment(bx, by, cx, cy, dx, dy)[0]
+    if e < d:
+        d, px, py = e, bx, by
+    return d, px, py
+
+
+@numba.njit(cache=True)
+def _at(ax, ay, bx, by, t):
+    """The point at fraction t of segment ab, its ends exactly at 0 and 1."""
+    if t <= 0.0:
+        return ax, ay
+    if t >= 1.0:
+        return bx, by
+    return ax + t * (bx - ax), ay + t * (by - ay)
+
+
+@numba.njit(cache=True)
+def _unvisited_bound(x0, x1, y0, y1, i0, i1, j0, j1, gx, gy, h, nx, ny):
+    """Lower bound on the distance from the box [x0, x1] × [y0, y1] to any grid cell outside
+    the cell block [i0, i1] × [j0, j1] (inf when the block covers the grid)."""
+    lb = np.inf
+    if i0 > 0:
+        lb = min(lb, max(0.0, x0 - (gx + i0 * h)))
+    if i1 < nx - 1:
+        lb = min(lb, max(0.0, gx + (i1 + 1) * h - x1))
+    if j0 > 0:
+        lb = min(lb, max(0.0, y0 - (gy + j0 * h)))
+    if j1 < ny - 1:
+        lb = min(lb, max(0.0, gy + (j1 + 1) * h - y1))
+    return lb
+
+
+@numba.njit(cache=True)
+def _grid_nearest(qa, qb, qstart, g_a, g_b, start, items, grid, seg_key, tol):
+    """Nearest grid segment to each query: a polyline of segments ``qa[k]``–``qb[k]`` for k in
+    ``qstart[q]:qstart[q + 1]`` (a point is one zero-length segment).
+
+    Cells are searched in rings around the query's box until the distance to any unvisited
+    cell exceeds the best distance by more than ``tol``, so that every segment within ``tol``
+    of the best is seen; ties go to the lowest segment id. A candidate's *place* is, for a
+    point, where it snaps (``seg_key`` rows: edge, along-offset, length, u, v; a network node
+    when at an edge end) and, for a polyline, its point nearest the segment.
+
+    Returns
+    -------
+    segment, squared distance, fraction along the segment (point queries), the squared
+    distance of the nearest candidate at another place (inf when none: when that is within
+    ``tol`` of the best, the choice between them is a tie), and (polylines) the query's point
+    nearest the network.
+    """
+    gx, gy, h = grid[0], grid[1], grid[2]
+    nx, ny = int(grid[3]), int(grid[4])
+    n = len(qstart) - 1
+    seg = np.full(n, -1, np.int64)
+    dist = np.full(n, np.inf)
+    frac = np.zeros(n)
+    other = np.full(n, np.inf)
+    near = np.full((n, 2), np.nan)
+    for q in range(n):
+        k0 = qstart[q]
+        k1 = qstart[q + 1]
+        if k1 == k0:
+            continue
+        x0 = min(qa[k0, 0], qb[k0, 0])
+        x1 = max(qa[k0, 0], qb[k0, 0])
+        y0 = min(qa[k0, 1], qb[k0, 1])
+        y1 = max(qa[k0, 1], qb[k0, 1])
+        for k in range(k0 + 1, k1):
+            x0 = min(x0, qa[k, 0], qb[k, 0])
+            x1 = max(x1, qa[k, 0], qb[k, 0])
+            y0 = min(y0, qa[k, 1], qb[k, 1])
+            y1 = max(y1, qa[k, 1], qb[k, 1])
+        point = k1 - k0 == 1 and qa[k0, 0] == qb[k0, 0] and qa[k0, 1] == qb[k0, 1]
+        ci0 = _cell(x0, gx, h, nx)
+        ci1 = _cell(x1, gx, h, nx)
+        cj0 = _cell(y0, gy, h, ny)
+        cj1 = _cell(y1, gy, h, ny)
+        best = np.inf
+        bound = np.inf  # (sqrt(best) + tol)²: candidates beyond it cannot tie
+        second = np.inf
+        bs = -1
+        bt = 0.0
+        b0 = -1.0  # the best's place: (node or -1, x or along, y or edge)
+        b1 = 0.0
+        b2 = 0.0
+        r = 0
+        while True:
+            i0, i1, j0, j1 = ci0 - r, ci1 + r, cj0 - r, cj1 + r
+            for j in range(max(j0, 0), min(j1, ny - 1) + 1):
+                # a ring's first and last rows in full, its inner rows at both ends only
+                if r == 0 or j == j0 or j == j1:
+                    ia, ib, stride = max(i0, 0), min(i1, nx - 1), 1
+                else:
+                    ia, ib, stride = i0, i1, i1 - i0
+                for i in range(ia, ib + 1, stride):
+                    if i < 0 or i >= nx:
+                        continue
+                    c = j * nx + i
+                    for m in range(start[c], start[c + 1]):
+                        s = items[m]
+                        ax, ay, bx, by = g_a[s, 0], g_a[s, 1], g_b[s, 0], g_b[s, 1]
+                        # box test first: most candidates are further than the best so far
+                        gap_x = max(0.0, min(ax, bx) - x1, x0 - max(ax, bx))
+                        gap_y = max(0.0, min(ay, by) - y1, y0 - max(ay, by))
+                        if s == bs or gap_x * gap_x + gap_y * gap_y > bound:
+                            continue
+                        if point:
+                            d, t = _point_segment(x0, y0, ax, ay, bx, by)
+                            e = int(seg_key[s, 0])
+                            along = seg_key[s, 1] + t * seg_key[s, 2]
+                            glen = seg_key[s, 3]
+                            f = along / glen if glen > 0 else 0.0
+                            p0 = -1.0
+                            if f <= 1e-12:
+                                p0 = seg_key[s, 4]
+                            elif f >= 1 - 1e-12:
+                                p0 = seg_key[s, 5]
+                            p1 = 0.0 if p0 >= 0 else along
+                            p2 = 0.0 if p0 >= 0 else float(e)
+                        else:
+                            d = np.inf
+                            t = 0.0
+                            p0 = -1.0
+                            p1 = 0.0
+                            p2 = 0.0
+                            for k in range(k0, k1):
+                                e2, px, py = _segment_segment(
+                                    qa[k, 0], qa[k, 1], qb[k, 0], qb[k, 1], ax, ay, bx, by
+                                )
+                                if e2 < d:
+                                    d, p1, p2 = e2, px, py
+                        same = p0 == b0 and abs(p1 - b1) <= tol and abs(p2 - b2) <= tol
+                        if d < best or (d == best and s < bs):
+                            if not same:
+                                second = min(second, best)
+                            best = d
+                            bs = s
+                            bt = t
+                            b0, b1, b2 = p0, p1, p2
+                            bound = (np.sqrt(best) + tol) ** 2
+                        elif not same and d < second:
+                            second = d
+            lb = _unvisited_bound(x0, x1, y0, y1, i0, i1, j0, j1, gx, gy, h, nx, ny)
+            if bound < lb * lb:
+                break
+            r += 1
+        seg[q] = bs
+        dist[q] = best
+        frac[q] = bt
+        other[q] = second
+        if not point:
+            near[q, 0] = b1
+            near[q, 1] = b2
+    return seg, dist, frac, other, near
+
+
+# --------------------------------------------------------------------------------------------
 # the router: a network as arrays, snapping and the multi-source kernel
 # --------------------------------------------------------------------------------------------
 
@@ -221,11 +527,6 @@ class Solution:
     pieces: tuple[np.ndarray, ...]  # (a, b, cost, length, edge, f0, f1, two_way)
 
 
-def _nearest(tree: shapely.STRtree, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest indexed segment of each geometry (ties: the first found)."""
-    return tree.query_nearest(np.asarray(geoms, dtype=object), all_matches=False)
-
-
 class Router:
     """A network graph as arrays, ready for snapping and multi-source shortest paths.
 
@@ -239,7 +540,7 @@ class Router:
 
     Notes
     -----
-    O(E) to build (one pass over the edges), O(E log E) for the edge index.
+    O(E) to build (one pass over the edges), O(S) for the segment grid (S straight segments).
     """
 
     def __init__(self, graph: nx.MultiGraph, weight: str = "length"):
@@ -269,10 +570,15 @@ class Router:
         self.u = np.asarray(us, dtype=np.int64)
         self.v = np.asarray(vs, dtype=np.int64)
         self.geometry = np.asarray(geoms, dtype=object)
+        coords_all, owner_all = (
+            shapely.get_coordinates(self.geometry, return_index=True)
+            if len(self.u)
+            else (np.zeros((0, 2)), np.zeros(0, np.int64))
+        )
         if not self.directed and len(self.u):
             # an undirected graph lists an edge as (u, v) in adjacency order, whatever way its
             # geometry runs: orient u to the geometry's first vertex
-            first = shapely.get_coordinates(shapely.get_point(self.geometry, 0))
+            first = coords_all[np.searchsorted(owner_all, np.arange(len(self.u)))]
             du = np.hypot(*(first - self.node_xy[self.u]).T)
             dv = np.hypot(*(first - self.node_xy[self.v]).T)
             flip = dv < du
@@ -299,7 +605,9 @@ class Router:
         self._snap_edges = np.flatnonzero(primary)
         # the index holds the straight pieces of the edges: long, bent edges have large boxes
         # that make nearest-neighbour search slow
-        coords, owner = shapely.get_coordinates(self.geometry[self._snap_edges], return_index=True)
+        keep = primary[owner_all]
+        coords = coords_all[keep]
+        owner = np.cumsum(primary)[owner_all[keep]] - 1
         same = np.r_[False, owner[1:] == owner[:-1]]
         step = np.zeros(len(coords))
         step[same] = np.hypot(*(coords[same] - coords[np.flatnonzero(same) - 1]).T)
@@ -309,12 +617,129 @@ class Router:
         seg_end = np.flatnonzero(same)
         self._seg_edge = self._snap_edges[owner[seg_end]]
         self._seg_along = cum[seg_end - 1]
-        self._seg_geom = (
-            shapely.linestrings(np.stack([coords[seg_end - 1], coords[seg_end]], axis=1))
-            if len(seg_end)
-            else np.empty(0, dtype=object)
+        self._seg_a = coords[seg_end - 1]
+        self._seg_b = coords[seg_end]
+        self._seg_len = step[seg_end]
+        self._grid = segment_grid(self._seg_a, self._seg_b) if len(seg_end) else None
+        # what the kernel needs to tell where a point snaps: edge, offset, length, u, v
+        se = self._seg_edge
+        self._seg_key = np.ascontiguousarray(
+            np.stack(
+                [se, self._seg_along, self._seg_len, self.geom_length[se], self.u[se], self.v[se]],
+                axis=1,
+            ).astype(np.float64)
+        ).reshape(-1, 6)
+        self._seg_geom_cache: np.ndarray | None = None
+        self._tree_cache: shapely.STRtree | None = None
+
+    @property
+    def _seg_geom(self) -> np.ndarray:
+        """The straight segments as shapely lines (built on first use)."""
+        if self._seg_geom_cache is None:
+            self._seg_geom_cache = (
+                shapely.linestrings(np.stack([self._seg_a, self._seg_b], axis=1))
+                if len(self._seg_a)
+                else np.empty(0, dtype=object)
+            )
+        return self._seg_geom_cache
+
+    @property
+    def _tree(self) -> shapely.STRtree | None:
+        """An STRtree of the segments, for snapping geometries other than points."""
+        if self._tree_cache is None and len(self._seg_a):
+            self._tree_cache = shapely.STRtree(self._seg_geom)
+        return self._tree_cache
+
+    def nearest_segments(self, geoms: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The nearest straight network segment to each geometry's outline (or point).
+
+        Lines and polygon rings are compared segment against segment (distance 0 where they
+        cross). Where segments at different places tie (within :data:`_TIE_M`), the choice
+        and the point are shapely's (``STRtree.query_nearest``, ``shortest_line``).
+
+        Returns
+        -------
+        (segment, distance, point)
+            Segment index per geometry (-1 for a missing or empty geometry, or an empty
+            network), the distance (inf where -1) and the geometry's point nearest the
+            network, as an (n, 2) array (NaN where -1).
+
+        Notes
+        -----
+        A uniform-grid ring search (:func:`segment_grid`): about O(Q · k) for Q query
+        segments with k grid segments near each, O(S) to build the grid.
+        """
+        geoms = np.asarray(geoms, dtype=object).ravel()
+        n = len(geoms)
+        if n == 0 or self._grid is None:
+            return np.full(n, -1, np.int64), np.full(n, np.inf), np.full((n, 2), np.nan)
+        parts, part_of = shapely.get_parts(geoms, return_index=True)
+        ptype = shapely.get_type_id(parts)
+        # polygons with holes give their rings; a polygon without holes has the coordinates
+        # of its exterior ring (the common case, and the fast one); lines and points stand
+        # for themselves
+        holed = np.flatnonzero((ptype == 3) & (shapely.get_num_interior_rings(parts) > 0))
+        plain = np.setdiff1d(np.arange(len(parts)), holed)
+        rings, ring_of = shapely.get_rings(parts[holed], return_index=True)
+        lines = np.r_[rings, parts[plain]]
+        part_idx = np.r_[holed[ring_of], plain]
+        order = np.argsort(part_idx, kind="stable")  # the parts' order, rings in ring order
+        lines, line_of = lines[order], part_of[part_idx[order]].astype(np.int64)
+        xy, vert_of = shapely.get_coordinates(lines, return_index=True)
+        same = np.r_[False, vert_of[1:] == vert_of[:-1]]
+        k = np.flatnonzero(same)
+        # a line's segments; a point (one vertex) is a zero-length segment
+        lone = np.flatnonzero(~same & ~np.r_[same[1:], False])
+        qa = np.r_[xy[k - 1], xy[lone]]
+        qb = np.r_[xy[k], xy[lone]]
+        owner = line_of[np.r_[vert_of[k], vert_of[lone]]]
+        order = np.argsort(owner, kind="stable")
+        qa, qb, owner = qa[order], qb[order], owner[order]
+        qstart = np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
+        g = self._grid
+        seg, d2, _, d2_other, near = _grid_nearest(
+            np.ascontiguousarray(qa),
+            np.ascontiguousarray(qb),
+            qstart,
+            g.a,
+            g.b,
+            g.start,
+            g.items,
+            g.params,
+            self._seg_key,
+            _TIE_M,
         )
-        self._tree = shapely.STRtree(self._seg_geom) if len(seg_end) else None
+        dist = np.sqrt(d2)
+        redo = np.flatnonzero((seg >= 0) & (np.sqrt(d2_other) <= dist + _TIE_M))
+        if len(redo) and self._tree is not None:
+            # ties: the segment and the point shapely picks for the outline
+            g = geoms[redo]
+            areal = np.isin(shapely.get_type_id(g), (3, 6))
+            g[areal] = shapely.boundary(g[areal])
+            qi, ti = self._tree.query_nearest(g, all_matches=False)
+            seg = seg.copy()
+            seg[redo[qi]] = ti
+            line = shapely.shortest_line(g[qi], self._seg_geom[ti])
+            near[redo[qi]] = shapely.get_coordinates(shapely.get_point(line, 0))
+        return seg, dist, near
+
+    def _break_ties(
+        self, geoms: np.ndarray, seg: np.ndarray, dist: np.ndarray, other: np.ndarray
+    ) -> np.ndarray:
+        """Settle ties as earlier releases did.
+
+        When another segment lies within :data:`_TIE_M` of the nearest (a geometry across or
+        along the network touches it at several places; a point at a vertex, or on edges
+        drawn twice), the segment taken decides the travel time. The choice stays shapely's
+        ``STRtree.query_nearest`` first match, so results do not depend on the kernel; the
+        tree query runs on the tied geometries only.
+        """
+        tied = np.flatnonzero((seg >= 0) & (other <= dist + _TIE_M))
+        if len(tied) and self._tree is not None:
+            qi, ti = self._tree.query_nearest(geoms[tied], all_matches=False)
+            seg = seg.copy()
+            seg[tied[qi]] = ti
+        return seg
 
     @property
     def n_nodes(self) -> int:
@@ -326,25 +751,73 @@ class Router:
 
         Notes
         -----
-        O(P log E) through an STRtree; ties go to the lowest edge index.
+        A uniform-grid ring search over the edges' straight segments (see
+        :func:`segment_grid`): about O(P · k) for P points and k segments in the cells near
+        each, plus O(S) for the grid; ties go to the lowest segment index. Geometries other
+        than points are snapped at their point nearest the network.
         """
         pts = np.asarray(points, dtype=object).ravel() if len(points) else np.empty(0, object)
         n = len(pts)
-        if n == 0 or self._tree is None:
+        if n == 0 or self._grid is None:
             z = np.zeros(n)
             return Snap(np.full(n, -1, np.int64), z, np.full(n, np.nan), np.full(n, None))
-        pi, ti = _nearest(self._tree, pts)
+        missing = shapely.is_missing(pts) | shapely.is_empty(pts)
+        is_point = (shapely.get_type_id(pts) == 0) & ~missing
         seg = np.full(n, -1, dtype=np.int64)
-        seg[pi] = ti
+        t = np.zeros(n)
+        xy = np.zeros((n, 2))
+        if is_point.any():
+            g = self._grid
+            xy[is_point] = shapely.get_coordinates(pts[is_point])
+            q = np.ascontiguousarray(xy[is_point])
+            s_p, d_p, t_p, d_o, _ = _grid_nearest(
+                q,
+                q,
+                np.arange(len(q) + 1, dtype=np.int64),
+                g.a,
+                g.b,
+                g.start,
+                g.items,
+                g.params,
+                self._seg_key,
+                _TIE_M,
+            )
+            s_t = self._break_ties(pts[is_point], s_p, np.sqrt(d_p), np.sqrt(d_o))
+            changed = s_t != s_p
+            if changed.any():  # the fraction along the segment the tree chose
+                a, b = self._seg_a[s_t[changed]], self._seg_b[s_t[changed]]
+                d = b - a
+                ll = np.einsum("ij,ij->i", d, d)
+                tt = np.einsum("ij,ij->i", q[changed] - a, d) / np.where(ll > 0, ll, 1.0)
+                t_p[changed] = np.where(ll > 0, tt, 0.0).clip(0.0, 1.0)
+            seg[is_point], t[is_point] = s_t, t_p
+        other = ~is_point & ~missing
+        if other.any() and self._tree is not None:
+            # lines, polygons: their point nearest the network (shapely's, as ever) stands
+            qi, s_o = self._tree.query_nearest(pts[other], all_matches=False)
+            line = shapely.shortest_line(self._seg_geom[s_o], pts[other][qi])
+            near = shapely.get_point(line, 1)
+            idx = np.flatnonzero(other)[qi]
+            xy[idx] = shapely.get_coordinates(near)
+            a, b = self._seg_a[s_o], self._seg_b[s_o]
+            d = b - a
+            ll = np.einsum("ij,ij->i", d, d)
+            tt = np.einsum("ij,ij->i", xy[idx] - a, d) / np.where(ll > 0, ll, 1.0)
+            seg[idx], t[idx] = s_o, np.where(ll > 0, tt, 0.0).clip(0.0, 1.0)
         ok = seg >= 0
-        sg = self._seg_geom[np.where(ok, seg, 0)]
-        on = shapely.get_point(shapely.shortest_line(sg, pts), 0)
-        along = self._seg_along[np.where(ok, seg, 0)] + shapely.line_locate_point(sg, on)
-        edge = np.where(ok, self._seg_edge[np.where(ok, seg, 0)], -1)
+        s0 = np.where(ok, seg, 0)
+        a, b = self._seg_a[s0], self._seg_b[s0]
+        # the projection as GEOS computes it: the end points themselves at t = 0 and t = 1
+        on_xy = np.where(
+            (t <= 0.0)[:, None], a, np.where((t >= 1.0)[:, None], b, a + t[:, None] * (b - a))
+        )
+        along = self._seg_along[s0] + np.hypot(*(on_xy - a).T)
+        edge = np.where(ok, self._seg_edge[s0], -1)
         glen = self.geom_length[np.where(ok, edge, 0)]
         frac = np.where(glen > 0, along / np.where(glen > 0, glen, 1.0), 0.0).clip(0.0, 1.0)
-        access = shapely.distance(pts, on)
-        access[~ok] = np.nan
+        access = np.where(ok, np.hypot(*(xy - on_xy).T), np.nan)
+        on = np.full(n, None, dtype=object)
+        on[ok] = shapely.points(on_xy[ok])
         return Snap(edge, np.where(ok, frac, 0.0), access, on)
 
     def _pieces(self, snaps: list[Snap]) -> tuple[tuple[np.ndarray, ...], list[np.ndarray], int]:
@@ -362,13 +835,15 @@ class Router:
         node[at_v] = self.v[e_ok[at_v]]
         inner = ok & ~at_u & ~at_v
         ie, ifr = edge[inner], frac[inner]
-        key = np.stack([ie.astype(float), ifr], axis=1)
-        uniq, inv = np.unique(key, axis=0, return_inverse=True) if len(ie) else (key, np.zeros(0))
-        inv = np.asarray(inv, dtype=np.int64).ravel()
+        # the distinct (edge, fraction) pairs in sorted order, one new node each
+        order = np.lexsort((ifr, ie))
+        se, sf = ie[order], ifr[order]
+        new = np.r_[True, (se[1:] != se[:-1]) | (sf[1:] != sf[:-1])] if len(se) else se > 0
+        inv = np.empty(len(ie), dtype=np.int64)
+        inv[order] = np.cumsum(new) - 1
         node[inner] = n + inv
-        ue = uniq[:, 0].astype(np.int64)
-        uf = uniq[:, 1]
-        n_new = len(uniq)
+        ue, uf = se[new], sf[new]
+        n_new = len(ue)
         split_edges = np.unique(ue)
         # pieces along every split edge: rows (edge, frac, node) including both ends
         re = np.r_[split_edges, ue, split_edges]
@@ -599,14 +1074,12 @@ def building_targets(layout: Any, router: Router) -> pd.DataFrame:
     rest = np.flatnonzero(~has_entrance)
     if len(rest):
         polys = b.geometry.values[rest]
-        outline = shapely.boundary(polys)
-        if router._tree is not None:
-            pi, ti = _nearest(router._tree, outline)
-            pts = shapely.point_on_surface(polys)
-            line = shapely.shortest_line(outline[pi], router._seg_geom[ti])
-            pts[pi] = shapely.get_point(line, 0)
-        else:
-            pts = shapely.point_on_surface(polys)
+        ti, _, near = router.nearest_segments(polys)
+        pts = np.empty(len(polys), dtype=object)
+        found = ti >= 0
+        pts[found] = shapely.points(near[found])
+        if not found.all():
+            pts[~found] = shapely.point_on_surface(polys[~found])
         rows.append(pd.DataFrame({"building": rest, "entrance_fid": None, "point": pts}))
     out = pd.concat(rows, ignore_index=True)
     return out.sort_values(["building"], kind="stable").reset_index(drop=True)
