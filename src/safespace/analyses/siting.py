@@ -15,8 +15,8 @@ twice the largest finite time, plus one second) so that it pulls toward being se
 demand that no candidate and no existing premises reaches is left out of the model and counted
 in ``unserved``.
 
-Models (written out here, solved by HiGHS through ``highspy``; ``scipy.optimize.milp``, which
-bundles HiGHS too, when ``highspy`` is not installed):
+Models (written out here, solved to proven optimality by HiGHS as bundled in
+``scipy.optimize.milp``):
 
 * coverage: max Σ w_i y_i; y_i ≤ Σ_{j: t_ji ≤ T} x_j; Σ x_j = k; x binary, 0 ≤ y ≤ 1 — only the
   demands not already covered by existing premises enter.
@@ -70,55 +70,24 @@ __all__ = [
 
 
 def _milp(c, A, row_lo, row_hi, lb, ub, integer, maximize=False) -> tuple[np.ndarray, float]:
-    """Solve a MILP in row form; returns (x, objective)."""
-    A = csr_matrix(A)
-    n = len(c)
-    try:
-        import highspy
-    except ImportError:  # pragma: no cover - the fallback path
-        highspy = None
-    if highspy is None:  # pragma: no cover
-        from scipy.optimize import Bounds, LinearConstraint, milp
+    """Solve a MILP in row form to proven optimality; returns (x, objective).
 
-        res = milp(
-            -np.asarray(c) if maximize else np.asarray(c),
-            constraints=[LinearConstraint(A, row_lo, row_hi)] if A.shape[0] else [],
-            integrality=np.asarray(integer, dtype=int),
-            bounds=Bounds(lb, ub),
-            options={"mip_rel_gap": 0.0},
-        )
-        if res.x is None:
-            raise InputError(f"siting model could not be solved: {res.message}")
-        return res.x, float(np.dot(c, res.x))
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("mip_abs_gap", 1e-9)
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = A.shape[0]
-    lp.col_cost_ = np.asarray(c, dtype=float)
-    lp.col_lower_ = np.asarray(lb, dtype=float)
-    lp.col_upper_ = np.asarray(ub, dtype=float)
-    lp.row_lower_ = np.asarray(row_lo, dtype=float)
-    lp.row_upper_ = np.asarray(row_hi, dtype=float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    lp.a_matrix_.num_col_ = n
-    lp.a_matrix_.num_row_ = A.shape[0]
-    lp.integrality_ = [
-        highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous for f in integer
-    ]
-    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-    h.passModel(lp)
-    h.run()
-    status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise InputError(f"siting model could not be solved: {h.modelStatusToString(status)}")
-    x = np.asarray(h.getSolution().col_value, dtype=float)
-    return x, float(np.dot(c, x))
+    HiGHS through ``scipy.optimize.milp``: scipy bundles it, and unlike the ``highspy``
+    bindings it prints nothing on stdout (which carries the CLI's summary line).
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    A = csr_matrix(A)
+    res = milp(
+        -np.asarray(c, dtype=float) if maximize else np.asarray(c, dtype=float),
+        constraints=[LinearConstraint(A, row_lo, row_hi)] if A.shape[0] else [],
+        integrality=np.asarray(integer, dtype=int),
+        bounds=Bounds(lb, ub),
+        options={"mip_rel_gap": 0.0, "disp": False},
+    )
+    if res.status != 0 or res.x is None:
+        raise InputError(f"siting model could not be solved: {res.message}")
+    return res.x, float(np.dot(c, res.x))
 
 
 def _evaluate(times, existing, chosen, objective, threshold_s, weights, unreachable_s):
