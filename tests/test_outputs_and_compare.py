@@ -159,3 +159,14 @@ def test_cli_help_everywhere(capsys):
             main(cmd)
         assert info.value.code == 0
     assert main([]) == 2
+
+
+def test_cli_stdout_is_one_summary_line_on_the_demo(capfd):
+    from tests.conftest import FIXTURES
+
+    assert main(["assess", str(FIXTURES / "demo_estate.geojson"), "-q"]) == 0
+    out, err = capfd.readouterr()
+    lines = out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(tuple("0123456789")), out
+    assert "findings" in lines[0] and "scores:" in lines[0]
+    assert err == ""  # -q: no progress
