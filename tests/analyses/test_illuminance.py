@@ -263,3 +263,48 @@ def test_real_photometry_lamp_on_a_route():
     # the maximum sits near the lamp, and illuminance falls off far away
     near = np.hypot(g["x"], g["y"] - 0) < 5
     assert e[near.to_numpy()].mean() > e[~near.to_numpy()].mean()
+
+
+def test_both_faces_in_one_pass_match_two_separate_calls():
+    rng = np.random.default_rng(11)
+    n = 12
+    lamps = il.LampSet(
+        np.column_stack([rng.uniform(0, 60, (n, 2)), rng.uniform(4, 9, n)]),
+        [linear_lamp(), asymmetric_lamp()],
+        photometry_index=rng.integers(0, 2, n),
+        azimuth_deg=rng.uniform(0, 360, n),
+        tilt_deg=rng.uniform(-15, 15, n),
+    )
+    pts = rng.uniform(-10, 70, (400, 2))
+    heading = rng.uniform(0, 360, 400)
+    obs = il.Obstacles([shapely.box(20, 20, 30, 26), shapely.box(40, 5, 44, 15)], [6.0, np.nan])
+    both = il.illuminance_both_faces(lamps, pts, heading, obstacles=obs)
+    fwd = il.illuminance(lamps, pts, heading, obstacles=obs)
+    back = il.illuminance(lamps, pts, heading + 180.0, obstacles=obs)
+    np.testing.assert_allclose(both["E_h"], fwd["E_h"], rtol=1e-12, atol=1e-12)
+    for k in ("E_sc", "E_v"):
+        np.testing.assert_allclose(both[f"{k}_fwd"], fwd[k], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(both[f"{k}_back"], back[k], rtol=1e-9, atol=1e-12)
+    # lamps in reach: the pair builder's count per point, before shadows
+    _, pt_i = il.lamp_point_pairs(lamps, pts)
+    np.testing.assert_array_equal(both["lamps_in_reach"], np.bincount(pt_i, minlength=len(pts)))
+
+
+def test_ground_containment_matches_shapely_within():
+    rng = np.random.default_rng(5)
+    c = rng.uniform(0, 100, (40, 2))
+    polys = list(shapely.buffer(shapely.points(c), rng.uniform(1, 8, 40), quad_segs=3))
+    polys.append(
+        shapely.Polygon(
+            [(0, 0), (30, 0), (30, 30), (0, 30)], [[(5, 5), (25, 5), (25, 25), (5, 25)]]
+        )
+    )
+    bases = np.r_[np.where(np.arange(40) % 5 == 0, 2.0, 0.0), 0.0]  # some crowns off the ground
+    obs = il.Obstacles(polys, np.full(41, 10.0), bases)
+    xy = rng.uniform(-5, 105, (20_000, 2))
+    xy[:4] = [(10, 0), (0, 0), (15, 15), (2, 2)]  # on an edge, on a vertex, in the hole, inside
+    got = obs.on_ground_containing_xy(xy[:, 0], xy[:, 1])
+    ground = np.array(polys, dtype=object)[bases <= 0]
+    expected = shapely.within(shapely.points(xy)[:, None], ground[None, :]).any(axis=1)
+    np.testing.assert_array_equal(got, expected)
+    assert got[:4].tolist() == [False, False, False, True]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import shapely
+import shapely.ops
 
 import safespace
 from safespace.rules import lighting as lt
@@ -129,3 +131,52 @@ def test_demo_estate():
 def test_bad_class_name_is_a_rule_error():
     with pytest.raises(safespace.errors.RuleError, match="P9"):
         run(lt.p_class, one_lamp_layout(), footway_class="P9")
+
+
+def test_vectorised_substrings_match_shapely_substring():
+    from safespace.rules.lighting import _substrings
+
+    rng = np.random.default_rng(2)
+    lines, a0, a1 = [], [], []
+    for _ in range(200):
+        xy = np.cumsum(rng.uniform(-5, 5, (rng.integers(2, 9), 2)), axis=0)
+        line = shapely.LineString(xy)
+        if line.length == 0:
+            continue
+        s = np.sort(rng.uniform(-0.1, 1.1, 2)) * line.length
+        lines.append(line)
+        a0.append(s[0])
+        a1.append(s[1])
+    # vertices exactly at the cut and a cut past the end
+    sq = shapely.LineString([(0, 0), (10, 0), (10, 10)])
+    lines += [sq, sq, sq]
+    a0 += [0.0, 10.0, 5.0]
+    a1 += [10.0, 20.0, 25.0]
+    got = _substrings(np.array(lines, dtype=object), np.array(a0), np.array(a1))
+    for g, line, s, e in zip(got, lines, a0, a1, strict=True):
+        want = shapely.ops.substring(line, s, e)
+        assert shapely.equals_exact(g, want, tolerance=1e-9), (g.wkt, want.wkt)
+
+
+def test_failing_stretches_of_one_route_are_one_finding_with_the_worst_figures():
+    """48 m footway in 10 m stretches (5 of 9.6 m): the middle one, under the lamp, meets
+    P4, the four others do not. LT001 and LT003 each report the route once, as a
+    MultiLineString of its failing stretches, with the worst figures."""
+    layout = one_lamp_layout()
+    whole = findings(run(lt.p_class, layout, stretch_m=100.0))[0]
+    (f,) = findings(run(lt.p_class, layout, stretch_m=10.0))
+    ev = f.evidence
+    spans = [(s["from_m"], s["to_m"]) for s in ev["stretches"]]
+    assert spans == [(0.0, 9.6), (9.6, 19.2), (28.8, 38.4), (38.4, 48.0)]
+    assert f.geometry.geom_type == "MultiLineString" and len(f.geometry.geoms) == 4
+    assert f.geometry.length == pytest.approx(4 * 9.6, abs=1e-6)
+    assert ev["length_m"] == pytest.approx(4 * 9.6, abs=0.05)
+    # the darkest point (the route's ends) is in a failing stretch; the worst stretch average
+    # is at most the route's average, and it is the smallest of the listed ones
+    assert ev["E_min_lx"] == pytest.approx(whole.evidence["E_min_lx"], abs=1e-9)
+    assert ev["E_avg_lx"] <= whole.evidence["E_avg_lx"] + 1e-9
+    assert ev["E_avg_lx"] == min(s["E_avg_lx"] for s in ev["stretches"])
+    # rows every 3 m from 1.5 m: 3 + 3 + 3 + 3 of the 16 fall in the failing stretches
+    assert whole.evidence["grid_points"] == 48 and ev["grid_points"] == 12 * 3
+    faces = findings(run(lt.facial_recognition, layout, stretch_m=10.0, check_entrances=False))
+    assert len(faces) == 1 and faces[0].geometry.geom_type == "MultiLineString"

@@ -35,11 +35,14 @@ Reach and cost
 --------------
 Each lamp lights only points within ``reach_factor`` × its mounting height (default 6). Lamps
 are bucketed in a uniform grid whose cells are one (largest) reach wide, and a parallel numba
-kernel visits, for each point, the lamps of the neighbouring cells, summing their light
-directly (no pair list is built): O(m + P log P + P × c) for m lamps, P points and c lamps
-in the neighbouring cells, K = O(P × lamps in reach) evaluations. Occlusion adds O(K × e)
-where e is the number of obstacle edges near the lamp (within its reach), after an
-O(E log E) edge index.
+kernel visits, for each point, the lamps of the neighbouring cells (read from a contiguous
+cell-ordered copy), gathers those in reach without a branch, and sums their light directly
+(no pair list is built): O(m + P log P + P × c) for m lamps, P points and c lamps in the
+neighbouring cells, K = O(P × lamps in reach) evaluations. One intensity look-up per lamp
+and plane serves both faces of a semi-cylinder/vertical plane (:func:`illuminance_both_faces`).
+Occlusion adds O(K × e) where e is the number of obstacle edges near the lamp (within its
+reach), after an O(E log E) edge index; ground points inside buildings are found from the
+buildings' bounding boxes over bucketed points (no point objects).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ __all__ = [
     "area_grid",
     "horizontal_illuminance",
     "illuminance",
+    "illuminance_both_faces",
     "lamp_point_pairs",
     "route_grid",
     "semicylindrical_illuminance",
@@ -237,7 +241,8 @@ def _intensity(
 
     (dx, dy, dz) is the point minus the lamp. Bilinear in C and γ; 0 outside the γ span.
     """
-    # lamps columns: x, y, H, cos az, sin az, cos tilt, sin tilt, k, reach²
+    # lamps columns: x, y, H, cos az, sin az, cos tilt, sin tilt, k, reach², first γ,
+    # last γ, first C (the photometry's spans, copied per lamp: no dependent loads here)
     ca = lamps[li, 3]
     sa = lamps[li, 4]
     ct = lamps[li, 5]
@@ -250,15 +255,21 @@ def _intensity(
     w = -st * v + ct * dz
     rad2deg = 57.29577951308232
     gam = _atan2(np.sqrt(u * u + b * b), -w) * rad2deg
-    j = ph
-    g0 = g_all[g_off[j]]
-    g1 = g_all[g_off[j] + ng[j] - 1]
-    if gam < g0 or gam > g1:
+    if gam < lamps[li, 9] or gam > lamps[li, 10]:
         return 0.0
+    j = ph
     c = _atan2(b, u) * rad2deg
-    c0 = c_all[c_off[j]]
+    c0 = lamps[li, 11]
+    # wrap into [c0, c0 + 360): one step gives exactly c − 360·floor((c − c0)/360) when
+    # c − c0 lies in (−360, 720) (any C0 in (−180, 360]), without the division
     cc = c - c0
-    cc = cc - 360.0 * np.floor(cc / 360.0) + c0
+    if cc < 0.0:
+        cc += 360.0
+    elif cc >= 360.0:
+        cc -= 360.0
+    if cc < 0.0 or cc >= 360.0:
+        cc = cc - 360.0 * np.floor(cc / 360.0)
+    cc = cc + c0
     ic, tc = _locate(c_all, c_off[j], nc[j], c_inv[j], c_loff[j], c_lut, cc)
     ig, tg = _locate(g_all, g_off[j], ng[j], g_inv[j], g_loff[j], g_lut, gam)
     base = i_off[j] + ic * ng[j] + ig
@@ -405,73 +416,106 @@ def _point_kernel(
     nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
     c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
 ):  # fmt: skip
-    """E_h, E_sc, E_v (columns 0, 1, 2) summed over the lamps in reach of each point.
+    """Per point: E_h, E_sc, E_v facing n, E_sc, E_v facing −n, lamps in reach (6 columns).
 
     Parallel over points; each point visits the lamp-grid cells within the largest reach,
-    so no pair list is ever built. O(P × lamps in the neighbouring cells), plus the edges
-    near each lamp for each unculled pair when ``occl``.
+    so no pair list is ever built. Both faces come from one intensity look-up per lamp
+    (the back face's projection is minus the front's). O(P × lamps in the neighbouring
+    cells), plus the edges near each lamp for each unculled pair when ``occl``.
     """
     n = px.size
-    out = np.zeros((n, 3))
+    out = np.zeros((n, 6))
     eps = 1e-9
-    for p in nb.prange(n):
-        if inside[p]:
-            continue
-        x = px[p]
-        y = py[p]
-        i0, i1, j0, j1 = _cell_range(x, y, x0, y0, inv_cell, gnx, gny, reach_max)
-        eh = 0.0
-        esc = 0.0
-        ev = 0.0
-        for j in range(j0, j1 + 1):
-            for i in range(i0, i1 + 1):
-                c = j * gnx + i
-                for s in range(start[c], start[c + 1]):
-                    li = items[s]
-                    lx = lamps[li, 0]
-                    ly = lamps[li, 1]
-                    dx = x - lx
-                    dy = y - ly
-                    r2 = dx * dx + dy * dy
-                    if r2 > lamps[li, 8] or dark[li]:
+    cell_xyr = np.empty((items.size, 3))
+    for s in range(items.size):
+        cell_xyr[s, 0] = lamps[items[s], 0]
+        cell_xyr[s, 1] = lamps[items[s], 1]
+        cell_xyr[s, 2] = lamps[items[s], 8]
+    do_h = want[0]
+    do_v = want[1] or want[2]
+    m = lamps.shape[0]
+    chunk = 256
+    n_chunks = (n + chunk - 1) // chunk
+    for ch in nb.prange(n_chunks):
+        # lamps in reach of the current point, gathered without a branch (the reach test
+        # is unpredictable: a branch per visited lamp costs more than the arithmetic)
+        buf = np.empty(m, np.int64)
+        for p in range(ch * chunk, min(n, (ch + 1) * chunk)):
+            x = px[p]
+            y = py[p]
+            nxp = nx[p]
+            nyp = ny[p]
+            i0, i1, j0, j1 = _cell_range(x, y, x0, y0, inv_cell, gnx, gny, reach_max)
+            k = 0
+            for j in range(j0, j1 + 1):
+                for i in range(i0, i1 + 1):
+                    c = j * gnx + i
+                    for s in range(start[c], start[c + 1]):
+                        # cell_xyr: x, y, reach² of the lamps in cell order (contiguous)
+                        dx = x - cell_xyr[s, 0]
+                        dy = y - cell_xyr[s, 1]
+                        buf[k] = items[s]
+                        k += dx * dx + dy * dy <= cell_xyr[s, 2]
+            out[p, 5] = k
+            if inside[p]:
+                continue
+            eh = 0.0
+            esc = 0.0
+            ev = 0.0
+            escb = 0.0
+            evb = 0.0
+            for q in range(k):
+                li = buf[q]
+                if dark[li]:
+                    continue
+                lx = lamps[li, 0]
+                ly = lamps[li, 1]
+                lz = lamps[li, 2]
+                dx = x - lx
+                dy = y - ly
+                r2 = dx * dx + dy * dy
+                for plane in range(2):
+                    if plane == 0 and not do_h:
                         continue
-                    lz = lamps[li, 2]
-                    for plane in range(2):
-                        if plane == 0 and not want[0]:
-                            continue
-                        if plane == 1 and not (want[1] or want[2]):
-                            continue
-                        z = zh if plane == 0 else zv
-                        dz = z - lz
-                        if plane == 0 and dz >= 0.0:
-                            continue
-                        d2 = r2 + dz * dz
-                        if d2 <= 1e-12:
-                            continue
-                        if occl and _ray_blocked(
-                            lx, ly, lz, x, y, z, dx, dy, min(lx, x), max(lx, x),
-                            min(ly, y), max(ly, y), eps, e_start[li], e_stop[li],
-                            e_ids, edges, e_height, e_base,
-                        ):  # fmt: skip
-                            continue
-                        inten = _intensity(
-                            lamps, li, lamp_ph[li], dx, dy, dz,
-                            nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
-                            c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
-                        )  # fmt: skip
-                        if inten == 0.0:
-                            continue
-                        inv3 = inten / (d2 * np.sqrt(d2))
-                        if plane == 0:
-                            eh += -dz * inv3
-                        else:
-                            proj = -(dx * nx[p] + dy * ny[p])
-                            esc += (np.sqrt(r2) + proj) * inv3
-                            if proj > 0.0:
-                                ev += proj * inv3
-        out[p, 0] = eh
-        out[p, 1] = esc / np.pi
-        out[p, 2] = ev
+                    if plane == 1 and not do_v:
+                        continue
+                    z = zh if plane == 0 else zv
+                    dz = z - lz
+                    if plane == 0 and dz >= 0.0:
+                        continue
+                    d2 = r2 + dz * dz
+                    if d2 <= 1e-12:
+                        continue
+                    if occl and _ray_blocked(
+                        lx, ly, lz, x, y, z, dx, dy, min(lx, x), max(lx, x),
+                        min(ly, y), max(ly, y), eps, e_start[li], e_stop[li],
+                        e_ids, edges, e_height, e_base,
+                    ):  # fmt: skip
+                        continue
+                    inten = _intensity(
+                        lamps, li, lamp_ph[li], dx, dy, dz,
+                        nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
+                        c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
+                    )  # fmt: skip
+                    if inten == 0.0:
+                        continue
+                    inv3 = inten / (d2 * np.sqrt(d2))
+                    if plane == 0:
+                        eh += -dz * inv3
+                    else:
+                        proj = -(dx * nxp + dy * nyp)
+                        rr = np.sqrt(r2)
+                        esc += (rr + proj) * inv3
+                        escb += (rr - proj) * inv3
+                        if proj > 0.0:
+                            ev += proj * inv3
+                        elif proj < 0.0:
+                            evb += -proj * inv3
+            out[p, 0] = eh
+            out[p, 1] = esc / np.pi
+            out[p, 2] = ev
+            out[p, 3] = escb / np.pi
+            out[p, 4] = evb
     return out
 
 
@@ -541,6 +585,34 @@ class Obstacles:
             np.concatenate([p.bases for p in parts]),
         )
 
+    def on_ground_containing_xy(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """True for ground points strictly inside an obstacle standing on the ground (base 0).
+
+        Same predicate as ``point within polygon``, but without building point objects:
+        points are bucketed in a uniform grid, each obstacle's bounding box collects its
+        candidates (numba), and prepared polygons answer ``contains_xy`` for those only.
+        O(P + Σ candidates).
+        """
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        out = np.zeros(x.size, dtype=bool)
+        ground = np.flatnonzero(self.bases <= 0.0)
+        if x.size == 0 or ground.size == 0:
+            return out
+        b = shapely.bounds(self.polygons[ground])
+        xy = np.column_stack([x, y])
+        g = _lamp_grid(xy, np.full(1, 16.0))
+        ob, pt = _box_point_pairs(
+            b[:, 0], b[:, 1], b[:, 2], b[:, 3], x, y,
+            g.x0, g.y0, g.inv_cell, g.nx, g.ny, g.start, g.items,
+        )  # fmt: skip
+        if ob.size:
+            polys = self.polygons[ground]
+            shapely.prepare(polys)
+            hit = shapely.contains_xy(polys[ob], x[pt], y[pt])
+            out[pt[hit]] = True
+        return out
+
     def volumes_containing(self, xyz: np.ndarray) -> np.ndarray:
         """True for 3-D points inside an obstacle's volume (plan inside, base ≤ z < top)."""
         xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
@@ -555,6 +627,38 @@ class Obstacles:
 
     def __len__(self) -> int:
         return self.polygons.size
+
+
+@nb.njit(cache=True)
+def _box_point_pairs(bx0, by0, bx1, by1, px, py, x0, y0, inv_cell, gnx, gny, start, items):
+    """(box, point) index pairs with the point inside the closed box; points bucketed in a
+    uniform grid (CSR start/items). Two passes (count, fill): O(boxes × cells + pairs)."""
+    nb_ = bx0.size
+    total = 0
+    for pas in range(2):
+        if pas == 1:
+            ob = np.empty(total, np.int64)
+            pt = np.empty(total, np.int64)
+        q = 0
+        for k in range(nb_):
+            i0 = max(int(np.floor((bx0[k] - x0) * inv_cell)), 0)
+            i1 = min(int(np.floor((bx1[k] - x0) * inv_cell)), gnx - 1)
+            j0 = max(int(np.floor((by0[k] - y0) * inv_cell)), 0)
+            j1 = min(int(np.floor((by1[k] - y0) * inv_cell)), gny - 1)
+            for j in range(j0, j1 + 1):
+                for i in range(i0, i1 + 1):
+                    c = j * gnx + i
+                    for s in range(start[c], start[c + 1]):
+                        p = items[s]
+                        if bx0[k] <= px[p] <= bx1[k] and by0[k] <= py[p] <= by1[k]:
+                            if pas == 1:
+                                ob[q] = k
+                                pt[q] = p
+                            q += 1
+        total = q
+    if total == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return ob, pt
 
 
 def _as_obstacles(obstacles) -> Obstacles | None:
@@ -643,10 +747,15 @@ def _edges_near_lamps(obs: Obstacles, lamp_xy: np.ndarray, reach: np.ndarray):
 # Pairs and the public kernels
 # --------------------------------------------------------------------------------------
 def _lamp_rows(lamps: LampSet, reach_factor: float) -> np.ndarray:
-    """(m, 9) float rows the kernels read: x, y, H, cos/sin azimuth, cos/sin tilt, k, reach²."""
+    """(m, 12) float rows the kernels read: x, y, H, cos/sin azimuth, cos/sin tilt, k, reach²,
+    and the lamp's photometry's first γ, last γ and first C angle."""
     az = np.radians(lamps.azimuth_deg)
     tl = np.radians(lamps.tilt_deg)
     reach = reach_factor * lamps.positions[:, 2]
+    phs = lamps.photometries
+    g0 = np.array([p.gamma_angles[0] for p in phs], dtype=np.float64)[lamps.photometry_index]
+    g1 = np.array([p.gamma_angles[-1] for p in phs], dtype=np.float64)[lamps.photometry_index]
+    c0 = np.array([p.c_angles[0] for p in phs], dtype=np.float64)[lamps.photometry_index]
     return np.ascontiguousarray(
         np.column_stack(
             [
@@ -657,6 +766,9 @@ def _lamp_rows(lamps: LampSet, reach_factor: float) -> np.ndarray:
                 np.sin(tl),
                 lamps.flux_scale * lamps.maintenance_factor,
                 reach * reach,
+                g0,
+                g1,
+                c0,
             ]
         )  # fmt: skip
     )
@@ -759,6 +871,21 @@ def illuminance(
     result = {k: np.zeros(n) for k in kinds}
     if n == 0 or len(lamps) == 0:
         return result
+    out = _evaluate(
+        lamps, pts, directions if want_dir else None, kinds, z_horizontal, z_vertical,
+        obstacles, reach_factor,
+    )  # fmt: skip
+    for col, k in enumerate(("E_h", "E_sc", "E_v")):
+        if k in kinds:
+            result[k] = np.ascontiguousarray(out[:, col])
+    return result
+
+
+def _evaluate(
+    lamps: LampSet, pts, directions, kinds, z_horizontal, z_vertical, obstacles, reach_factor
+) -> np.ndarray:
+    """The point kernel's (P, 6) output in input order (see :func:`_point_kernel`)."""
+    n = pts.shape[0]
     nx, ny = _direction_vectors(directions, n)
     # Visit points in spatial (grid-cell) order: neighbouring threads then read nearby lamps
     # and edges. Results are un-permuted at the end.
@@ -779,8 +906,7 @@ def illuminance(
     occl = obs is not None and len(obs) > 0
     if occl:
         # ground points inside a building get no direct light
-        hit_pt, hit_ob = obs.tree.query(shapely.points(np.column_stack([px, py])), "within")
-        inside[hit_pt[obs.bases[hit_ob] <= 0.0]] = True
+        inside = obs.on_ground_containing_xy(px, py)
         # a lamp head inside an obstacle's volume (a tree crown) lights nothing
         dark = obs.volumes_containing(lamps.positions)
         e_start, e_stop, e_ids = _edges_near_lamps(obs, lamps.positions[:, :2], reach)
@@ -794,10 +920,49 @@ def illuminance(
         lamps.photometry_index, dark, g.x0, g.y0, g.inv_cell, g.nx, g.ny, g.reach_max,
         g.start, g.items, occl, e_start, e_stop, e_ids, edges, e_h, e_b, *packed,
     )  # fmt: skip
-    for col, k in enumerate(("E_h", "E_sc", "E_v")):
-        if k in kinds:
-            result[k][order] = out[:, col]
-    return result
+    res = np.empty_like(out)
+    res[order] = out
+    return res
+
+
+def illuminance_both_faces(
+    lamps: LampSet,
+    points_xy,
+    directions,
+    *,
+    z_horizontal: float = 0.0,
+    z_vertical: float = 1.5,
+    obstacles=None,
+    reach_factor: float = 6.0,
+) -> dict[str, np.ndarray]:
+    """E_h, and E_sc / E_v on the faces looking along ``directions`` and the opposite way.
+
+    One pass of the kernel serves both faces (the back face's horizontal projection is minus
+    the front's), and counts the lamps in reach (before shadows). Same conventions and
+    complexity as :func:`illuminance`: O(P log P + K) (+ O(K × e) with obstacles).
+
+    Returns
+    -------
+    dict
+        ``E_h``, ``E_sc_fwd``, ``E_v_fwd``, ``E_sc_back``, ``E_v_back`` (lx) and
+        ``lamps_in_reach`` (int), each (P,).
+    """
+    pts = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
+    n = pts.shape[0]
+    if not np.all(np.isfinite(pts)):
+        raise InputError("calculation points must be finite numbers")
+    names = ("E_h", "E_sc_fwd", "E_v_fwd", "E_sc_back", "E_v_back")
+    if n == 0 or len(lamps) == 0:
+        res = {k: np.zeros(n) for k in names}
+        res["lamps_in_reach"] = np.zeros(n, np.int64)
+        return res
+    kinds = ("E_h", "E_sc", "E_v")
+    out = _evaluate(
+        lamps, pts, directions, kinds, z_horizontal, z_vertical, obstacles, reach_factor
+    )
+    res = {k: out[:, i] for i, k in enumerate(names)}
+    res["lamps_in_reach"] = out[:, 5].astype(np.int64)
+    return res
 
 
 def horizontal_illuminance(

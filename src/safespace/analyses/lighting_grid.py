@@ -30,8 +30,7 @@ from safespace.analyses.illuminance import (
     LampSet,
     Obstacles,
     area_grid,
-    illuminance,
-    lamp_point_pairs,
+    illuminance_both_faces,
     route_grid,
 )
 from safespace.errors import InputError
@@ -519,17 +518,16 @@ def illuminance_grid(
     obstacles = lighting_obstacles(layout, tree_occlusion=tree_occlusion) if occlusion else None
     heading = df["direction_deg"].to_numpy(dtype=float)
     # a person walking along heading θ shows their face toward θ; the observer meets them
-    fwd = illuminance(lamps, xy, heading, z_vertical=observer_height_m, obstacles=obstacles,
-                      reach_factor=reach_factor)  # fmt: skip
-    back = illuminance(lamps, xy, heading + 180.0, z_vertical=observer_height_m,
-                       obstacles=obstacles, reach_factor=reach_factor, kinds=("E_sc", "E_v"))  # fmt: skip
-    df["E_h"] = fwd["E_h"]
-    df["E_sc_fwd"] = fwd["E_sc"]
-    df["E_sc_back"] = back["E_sc"]
-    df["E_sc"] = np.minimum(fwd["E_sc"], back["E_sc"])
-    df["E_v"] = np.minimum(fwd["E_v"], back["E_v"])
-    _, pt_i = lamp_point_pairs(lamps, xy, reach_factor)
-    df["lamps_in_reach"] = np.bincount(pt_i, minlength=len(df)).astype(np.int64)
+    # a person walking along heading θ shows their face toward θ; the observer meets them.
+    # One kernel pass gives both faces (θ and θ + 180°) and the lamps in reach.
+    e = illuminance_both_faces(lamps, xy, heading, z_vertical=observer_height_m,
+                               obstacles=obstacles, reach_factor=reach_factor)  # fmt: skip
+    df["E_h"] = e["E_h"]
+    df["E_sc_fwd"] = e["E_sc_fwd"]
+    df["E_sc_back"] = e["E_sc_back"]
+    df["E_sc"] = np.minimum(e["E_sc_fwd"], e["E_sc_back"])
+    df["E_v"] = np.minimum(e["E_v_fwd"], e["E_v_back"])
+    df["lamps_in_reach"] = e["lamps_in_reach"]
     site = layout.site  # no boundary: everything is the site
     df["in_site"] = (
         shapely.intersects_xy(site, xy[:, 0], xy[:, 1]) if site is not None and len(df) else True
@@ -595,9 +593,8 @@ def entrance_illuminance(
     heading = np.degrees(np.arctan2(out[:, 0], out[:, 1])) % 360.0
     lamps, _ = layout_lamps(layout, **lamp_defaults)
     obstacles = lighting_obstacles(layout, tree_occlusion=tree_occlusion) if occlusion else None
-    e = illuminance(lamps, xy_out, heading, z_vertical=observer_height_m, obstacles=obstacles,
-                    reach_factor=reach_factor)  # fmt: skip
-    _, pt_i = lamp_point_pairs(lamps, xy_out, reach_factor)
+    e = illuminance_both_faces(lamps, xy_out, heading, z_vertical=observer_height_m,
+                               obstacles=obstacles, reach_factor=reach_factor)  # fmt: skip
     site = layout.site
     in_site = (
         shapely.intersects_xy(site, *xy_out.T) if site is not None else np.ones(len(fid), bool)
@@ -608,9 +605,9 @@ def entrance_illuminance(
             "fid": fid,
             "in_site": in_site,
             "E_h": e["E_h"],
-            "E_sc": e["E_sc"],
-            "E_v": e["E_v"],
-            "lamps_in_reach": np.bincount(pt_i, minlength=len(fid)),
+            "E_sc": e["E_sc_fwd"],
+            "E_v": e["E_v_fwd"],
+            "lamps_in_reach": e["lamps_in_reach"],
         },  # fmt: skip
         geometry=shapely.points(xy_out),
         crs=layout.crs,
@@ -674,8 +671,7 @@ def lamp_shading(
         csr = _edges_near_lamps(obs, lamps.positions[:, :2], reach)
         blocked = _blocked_kernel(lamp_i, pt_i, rows, px, py, pz, *csr, obs.edges,
                                   obs.edge_height, obs.edge_base)  # fmt: skip
-        hit, ob = obs.tree.query(shapely.points(np.column_stack([px, py])), "within")
-        blocked[hit[obs.bases[ob] <= 0.0]] = True
+        blocked |= obs.on_ground_containing_xy(px, py)
         e[blocked] = 0.0
         in_crown = obs.volumes_containing(lamps.positions)
         e[in_crown[lamp_i]] = 0.0

@@ -9,6 +9,7 @@ profile sets them once under ``[settings.lighting]``, so every rule reads the sa
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -120,29 +121,103 @@ def _required_class(site: Site, grid) -> np.ndarray:
     return np.array([names[k] for k in key], dtype=object)
 
 
+def _route_parts(layout) -> tuple[np.ndarray, np.ndarray]:
+    """All parts of the foot routes and, per route, the index of its first part.
+
+    The grid's (``feature``, ``part``) of a route point is part ``first[feature] + part``.
+    """
+    parts, line_of = shapely.get_parts(layout.foot_routes.geometry.values, return_index=True)
+    first = np.searchsorted(line_of, np.arange(len(layout.foot_routes)))
+    return parts, first
+
+
+def _substrings(lines: np.ndarray, a0: np.ndarray, a1: np.ndarray) -> np.ndarray:
+    """``shapely.ops.substring(lines[k], a0[k], a1[k])`` for every k, vectorised.
+
+    The same construction as shapely's: the point at ``a0``, the vertices strictly between
+    ``a0`` and ``a1`` along the line, the point at ``a1``. Pieces outside the case
+    0 ≤ a0 < a1, a0 < length fall back to shapely. O(Σ vertices of the lines).
+    """
+    lines = np.asarray(lines, dtype=object)
+    a0 = np.asarray(a0, dtype=float)
+    a1 = np.asarray(a1, dtype=float)
+    k = lines.size
+    out = np.empty(k, dtype=object)
+    if k == 0:
+        return out
+    length = shapely.length(lines)
+    easy = (a0 >= 0) & (a0 < a1) & (a0 < length)
+    for i in np.flatnonzero(~easy):
+        out[i] = shapely.ops.substring(lines[i], a0[i], a1[i])
+    ids = np.flatnonzero(easy)
+    if ids.size == 0:
+        return out
+    ls = lines[ids]
+    p0 = shapely.get_coordinates(shapely.line_interpolate_point(ls, a0[ids]))
+    p1 = shapely.get_coordinates(shapely.line_interpolate_point(ls, a1[ids]))
+    xy, owner = shapely.get_coordinates(ls, return_index=True)
+    nv = np.bincount(owner, minlength=ids.size)
+    first = np.cumsum(nv) - nv
+    seg = np.zeros(owner.size)
+    same = owner[1:] == owner[:-1]
+    d = xy[1:] - xy[:-1]
+    seg[1:] = np.where(same, np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2), 0.0)
+    # distance along the line of each vertex (sequential sums, as shapely's loop)
+    cum = np.cumsum(seg)
+    cum = cum - cum[first][owner]
+    last = np.r_[~same, True]  # a line's last vertex is never an interior one
+    keep = ~last & (cum > a0[ids][owner]) & (cum < a1[ids][owner])
+    n = ids.size
+    cx = np.concatenate([p0[:, 0], xy[keep, 0], p1[:, 0]])
+    cy = np.concatenate([p0[:, 1], xy[keep, 1], p1[:, 1]])
+    who = np.concatenate([np.arange(n), owner[keep], np.arange(n)])
+    pos = np.concatenate([np.full(n, -1), np.flatnonzero(keep), np.full(n, owner.size)])
+    order = np.lexsort((pos, who))
+    out[ids] = shapely.linestrings(np.column_stack([cx[order], cy[order]]), indices=who[order])
+    return out
+
+
+#: Stretch tables already computed, by id of the (cached, shared) grid they came from.
+_STRETCH_CACHE: dict[int, tuple[weakref.ref, tuple, pd.DataFrame]] = {}
+
+
 def _stretches(site: Site, grid) -> pd.DataFrame:
     """Grid points grouped into stretches (route parts cut into ≈ stretch_m pieces; areas
     whole), with per-stretch Ē, Emin, U0, mean/min E_sc, class, length and assessability.
 
     Only points inside the site count. A stretch is *not assessable* when no mapped lamp
     reaches it although its route is tagged lit (yes/24/7/automatic): the lamps are missing
-    from the data, not from the street (LT004 reports these).
+    from the data, not from the street (LT004 reports these). Computed once per grid and
+    class settings (LT001 and LT003 share it); the result also carries the stretch
+    geometry (``geometry`` column, route stretches and whole areas).
     """
+    key = (float(site.params["stretch_m"]),) + tuple(
+        str(site.params[k]) for k in CLASS_PARAMS if k.endswith("_class")
+    )
+    hit = _STRETCH_CACHE.get(id(grid))
+    if hit is not None and hit[0]() is grid and hit[1] == key:
+        return hit[2]
+    agg = _stretch_table(site, grid)
+    for k in [k for k, v in _STRETCH_CACHE.items() if v[0]() is None]:
+        del _STRETCH_CACHE[k]
+    _STRETCH_CACHE[id(grid)] = (weakref.ref(grid), key, agg)
+    return agg
+
+
+def _stretch_table(site: Site, grid) -> pd.DataFrame:
     g = grid[grid["in_site"].to_numpy(dtype=bool)].copy()
     if g.empty:
         return pd.DataFrame()
     g["cls"] = _required_class(site, g)
-    fr = site.layout.foot_routes
+    layout = site.layout
     step = float(site.params["stretch_m"])
     is_route = (g["kind"] == "route").to_numpy()
     part_len = np.zeros(len(g))
+    parts = first = None
     if is_route.any():
-        fp = g.loc[is_route, ["feature", "part"]].to_numpy()
-        uniq, inv = np.unique(fp, axis=0, return_inverse=True)
-        lens = np.array(
-            [shapely.get_parts(fr.geometry.values[f])[k].length for f, k in uniq], dtype=float
-        )
-        part_len[is_route] = lens[inv.ravel()]
+        parts, first = _route_parts(layout)
+        pid = first[g["feature"].to_numpy()[is_route]] + g["part"].to_numpy()[is_route]
+        part_len[is_route] = shapely.length(parts)[pid]
     n_st = np.maximum(1, np.round(part_len / step)).astype(np.int64)
     along = g["along"].to_numpy(dtype=float)
     idx = np.where(
@@ -165,27 +240,124 @@ def _stretches(site: Site, grid) -> pd.DataFrame:
     agg["length_m"] = agg["a1"] - agg["a0"]
     with np.errstate(invalid="ignore", divide="ignore"):
         agg["U0"] = np.where(agg["E_avg"] > 0, agg["E_min"] / agg["E_avg"], 0.0)
-    agg["req_avg"] = [P_CLASSES[c][0] for c in agg["cls"]]
-    agg["req_min"] = [P_CLASSES[c][1] for c in agg["cls"]]
+    req = agg["cls"].map({c: v for c, v in P_CLASSES.items()})
+    agg["req_avg"] = [v[0] for v in req]
+    agg["req_min"] = [v[1] for v in req]
     agg["assessable"] = ~((agg["lamps"] == 0) & agg["lit"].isin(LIT_DUSK_TO_DAWN))
     agg["meets"] = (agg["E_avg"] >= agg["req_avg"] - 1e-9) & (agg["E_min"] >= agg["req_min"] - 1e-9)
+    # where each stretch lies: a piece of its route part, or the whole area
+    geom = np.empty(len(agg), dtype=object)
+    kind = agg["kind"].to_numpy(dtype=object)
+    feat = agg["feature"].to_numpy()
+    r = kind == "route"
+    if r.any():
+        pid = first[feat[r]] + agg["part"].to_numpy()[r]
+        geom[r] = _substrings(parts[pid], agg["a0"].to_numpy()[r], agg["a1"].to_numpy()[r])
+    for k, layer in (("parking", layout.parking), ("pedestrian_area", layout.pedestrian_areas)):
+        sel = kind == k
+        if sel.any():
+            geom[sel] = layer.geometry.values[feat[sel]]
+    agg["geometry"] = geom
     return agg
 
 
-def _geometry(site: Site, row) -> shapely.Geometry:
-    """The stretch of route (or the area) a stretch row stands for."""
-    layout = site.layout
-    if row.kind == "route":
-        part = shapely.get_parts(layout.foot_routes.geometry.values[row.feature])[row.part]
-        return shapely.ops.substring(part, row.a0, row.a1)
-    layer = layout.parking if row.kind == "parking" else layout.pedestrian_areas
-    return layer.geometry.values[row.feature]
+def _by_route(sel: pd.DataFrame) -> list[np.ndarray]:
+    """Positions of ``sel``'s stretch rows grouped per route (an area is its own group), in
+    the table's order: one finding per route instead of one per stretch."""
+    if sel.empty:
+        return []
+    idx = sel.reset_index(drop=True).groupby(["kind", "fid", "feature"], sort=False, dropna=False)
+    return sorted(idx.indices.values(), key=lambda a: a[0])
+
+
+def _ranges(rows: list) -> str:
+    return ", ".join(f"{r.a0:.0f}–{r.a1:.0f} m" for r in rows)
+
+
+def _multi(rows: list) -> shapely.Geometry:
+    return shapely.MultiLineString([r.geometry for r in rows])
 
 
 def _where(row) -> str:
     if row.kind == "route":
         return f"{row.highway or 'route'} {row.fid}, {row.a0:.0f}–{row.a1:.0f} m"
     return f"{row.kind.replace('_', ' ')} {row.fid}"
+
+
+def _p_class_finding(row) -> Finding:
+    """One stretch (or area) below its class."""
+    req_avg, req_min = P_CLASSES[row.cls]
+    severity = "high" if row.E_avg < P_CLASSES["P6"][0] else "medium"
+    return Finding(
+        severity=severity,
+        title=f"Lighting below {row.cls}",
+        message=(
+            f"{_where(row)}: average {row.E_avg:.1f} lx and minimum {row.E_min:.2f} lx "
+            f"against {row.cls} ({req_avg:g} / {req_min:g} lx, EN 13201-2)."
+        ),
+        geometry=row.geometry,
+        evidence={
+            "E_avg_lx": round(float(row.E_avg), 3),
+            "E_min_lx": round(float(row.E_min), 3),
+            "U0": round(float(row.U0), 3),
+            "required_class": row.cls,
+            "required_avg_lx": req_avg,
+            "required_min_lx": req_min,
+            "length_m": None if np.isnan(row.length_m) else round(float(row.length_m), 1),
+            "grid_points": int(row.n),
+            "lit_tag": row.lit,
+        },  # fmt: skip
+        recommendation=(
+            f"Add or re-space lamps, raise their output, or remove what shades them, until "
+            f"the stretch reaches {row.cls}; confirm with a lighting design to EN 13201-3."
+        ),
+        features=[row.fid],
+    )
+
+
+def _p_class_route_finding(rows: list) -> Finding:
+    """Several failing stretches (table rows) of one route: one finding, the worst figures."""
+    first = rows[0]
+    cls = first.cls
+    req_avg, req_min = P_CLASSES[cls]
+    e_avg = min(float(r.E_avg) for r in rows)
+    e_min = min(float(r.E_min) for r in rows)
+    length = float(np.sum([r.length_m for r in rows]))
+    return Finding(
+        severity="high" if e_avg < P_CLASSES["P6"][0] else "medium",
+        title=f"Lighting below {cls}",
+        message=(
+            f"{first.highway or 'route'} {first.fid}: {len(rows)} stretches, {length:.0f} m in "
+            f"all ({_ranges(rows)}), below {cls} ({req_avg:g} / {req_min:g} lx, EN 13201-2); "
+            f"worst average {e_avg:.1f} lx, lowest minimum {e_min:.2f} lx."
+        ),
+        geometry=_multi(rows),
+        evidence={
+            "E_avg_lx": round(e_avg, 3),
+            "E_min_lx": round(e_min, 3),
+            "U0": round(min(float(r.U0) for r in rows), 3),
+            "required_class": cls,
+            "required_avg_lx": req_avg,
+            "required_min_lx": req_min,
+            "length_m": round(length, 1),
+            "grid_points": int(sum(int(r.n) for r in rows)),
+            "lit_tag": first.lit,
+            "stretches": [
+                {
+                    "from_m": round(float(r.a0), 1),
+                    "to_m": round(float(r.a1), 1),
+                    "E_avg_lx": round(float(r.E_avg), 3),
+                    "E_min_lx": round(float(r.E_min), 3),
+                }
+                for r in rows
+            ],  # fmt: skip
+        },  # fmt: skip
+        recommendation=(
+            f"Add or re-space lamps, raise their output, or remove what shades them, until "
+            f"the route reaches {cls}; confirm with a lighting design to EN 13201-3."
+        ),
+        features=[first.fid],
+    )
 
 
 @rule(
@@ -198,40 +370,20 @@ def _where(row) -> str:
 )
 def p_class(site: Site) -> Iterator[Finding | Metric | Score]:
     """Maintained horizontal illuminance on each route stretch (≈ 50 m), pedestrian area and
-    parking area against the P class its type needs: Ē and Emin (EN 13201-2)."""
+    parking area against the P class its type needs: Ē and Emin (EN 13201-2). A route's
+    failing stretches are one finding (MultiLineString, worst figures, per-stretch list)."""
     st = _stretches(site, _grid(site))
     if st.empty:
         yield Metric("lit_route_share", None, "ratio")
         return
     ok = st[st["assessable"]]
-    for row in ok[~ok["meets"]].itertuples():
-        req_avg, req_min = P_CLASSES[row.cls]
-        severity = "high" if row.E_avg < P_CLASSES["P6"][0] else "medium"
-        yield Finding(
-            severity=severity,
-            title=f"Lighting below {row.cls}",
-            message=(
-                f"{_where(row)}: average {row.E_avg:.1f} lx and minimum {row.E_min:.2f} lx "
-                f"against {row.cls} ({req_avg:g} / {req_min:g} lx, EN 13201-2)."
-            ),
-            geometry=_geometry(site, row),
-            evidence={
-                "E_avg_lx": round(float(row.E_avg), 3),
-                "E_min_lx": round(float(row.E_min), 3),
-                "U0": round(float(row.U0), 3),
-                "required_class": row.cls,
-                "required_avg_lx": req_avg,
-                "required_min_lx": req_min,
-                "length_m": None if np.isnan(row.length_m) else round(float(row.length_m), 1),
-                "grid_points": int(row.n),
-                "lit_tag": row.lit,
-            },  # fmt: skip
-            recommendation=(
-                f"Add or re-space lamps, raise their output, or remove what shades them, until "
-                f"the stretch reaches {row.cls}; confirm with a lighting design to EN 13201-3."
-            ),
-            features=[row.fid],
-        )
+    fail = ok[~ok["meets"]].reset_index(drop=True)
+    tuples = list(fail.itertuples())
+    for pos in _by_route(fail):
+        if pos.size == 1:
+            yield _p_class_finding(tuples[pos[0]])
+        else:
+            yield _p_class_route_finding([tuples[i] for i in pos])
     routes = ok[ok["kind"] == "route"]
     total = float(routes["length_m"].sum())
     met = float(routes.loc[routes["meets"], "length_m"].sum())
@@ -285,45 +437,59 @@ def dark_spots(site: Site) -> Iterator[Finding | Metric]:
     new_group = np.r_[True, key[1:] != key[:-1]]
     start = dark & (new_group | ~np.r_[False, dark[:-1]])
     run_id = np.cumsum(start) - 1
-    fr = site.layout.foot_routes
     total = 0.0
     along = rows["along"].to_numpy()
+    e_row = rows["E"].to_numpy(dtype=float)
     # row spacing of each part: cells are equal, the first centre is at spacing / 2
     group_first = np.maximum.accumulate(np.where(new_group, np.arange(key.size), 0))
     runs = run_id[dark]
     dark_idx = np.flatnonzero(dark)
+    if dark_idx.size == 0:
+        yield Metric("dark_spot_length_m", 0.0, "m")
+        return
+    # one run per contiguous dark block: first and last row, extent, darkest value
     bounds = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1], True])
-    for b0, b1 in zip(bounds[:-1], bounds[1:], strict=True):
-        sel = dark_idx[b0:b1]
-        first, last = sel[0], sel[-1]
-        spacing = along[group_first[first]] * 2
-        a0, a1 = along[first] - spacing / 2, along[last] + spacing / 2
-        length = a1 - a0
-        if length < site.params["min_length_m"] - 1e-9:
-            continue
-        total += length
-        part = shapely.get_parts(fr.geometry.values[rows["feature"].iat[first]])[
-            rows["part"].iat[first]
-        ]
-        cls = rows["cls"].iat[first]
+    firsts = dark_idx[bounds[:-1]]
+    lasts = dark_idx[bounds[1:] - 1]
+    spacing = along[group_first[firsts]] * 2
+    a0 = along[firsts] - spacing / 2
+    a1 = along[lasts] + spacing / 2
+    length = a1 - a0
+    e_low = np.minimum.reduceat(e_row[dark_idx], bounds[:-1])
+    keep = np.flatnonzero(length >= site.params["min_length_m"] - 1e-9)
+    parts, pfirst = _route_parts(site.layout)
+    feat = rows["feature"].to_numpy()
+    part_no = rows["part"].to_numpy()
+    pid = pfirst[feat[firsts[keep]]] + part_no[firsts[keep]]
+    plen = shapely.length(parts[pid])
+    geoms = _substrings(parts[pid], np.maximum(a0[keep], 0.0), np.minimum(a1[keep], plen))
+    cls_a = rows["cls"].to_numpy(dtype=object)
+    hw_a = rows["highway"].to_numpy(dtype=object)
+    fid_a = rows["fid"].to_numpy(dtype=object)
+    lit_a = rows["lit"].to_numpy(dtype=object)
+    for j, r in enumerate(keep):
+        first = firsts[r]
+        ln = length[r]
+        total += ln
+        cls = cls_a[first]
         yield Finding(
-            severity="medium" if length >= site.params["long_dark_m"] else "low",
+            severity="medium" if ln >= site.params["long_dark_m"] else "low",
             title="Dark stretch of route",
             message=(
-                f"{rows['highway'].iat[first] or 'route'} {rows['fid'].iat[first]}: {length:.0f} m "
-                f"({a0:.0f}–{a1:.0f} m) where the darkest point falls below {P_CLASSES[cls][1]:g} "
-                f"lx, the minimum of {cls}; lowest {rows['E'].iloc[sel].min():.2f} lx."
+                f"{hw_a[first] or 'route'} {fid_a[first]}: {ln:.0f} m "
+                f"({a0[r]:.0f}–{a1[r]:.0f} m) where the darkest point falls below "
+                f"{P_CLASSES[cls][1]:g} lx, the minimum of {cls}; lowest {e_low[r]:.2f} lx."
             ),
-            geometry=shapely.ops.substring(part, max(a0, 0.0), min(a1, part.length)),
+            geometry=geoms[j],
             evidence={
-                "length_m": round(float(length), 1),
-                "E_min_lx": round(float(rows["E"].iloc[sel].min()), 3),
+                "length_m": round(float(ln), 1),
+                "E_min_lx": round(float(e_low[r]), 3),
                 "threshold_lx": P_CLASSES[cls][1],
                 "required_class": cls,
-                "lit_tag": rows["lit"].iat[first],
+                "lit_tag": lit_a[first],
             },  # fmt: skip
             recommendation="Add a lamp to cover the dark stretch, or remove what shades it.",
-            features=[rows["fid"].iat[first]],
+            features=[fid_a[first]],
         )
     yield Metric("dark_spot_length_m", round(total, 1), "m")
 
@@ -350,7 +516,8 @@ def dark_spots(site: Site) -> Iterator[Finding | Metric]:
 def facial_recognition(site: Site) -> Iterator[Finding | Metric]:
     """Semi-cylindrical illuminance E_sc at 1.5 m (the smaller of the two faces along a
     route) against the level at which a face can be recognised: route stretches and parking
-    areas by their average, entrances at the door."""
+    areas by their average, entrances at the door. A route's failing stretches are one
+    finding (MultiLineString, worst figures, per-stretch list)."""
     thr = float(site.params["min_esc_lx"])
     st = _stretches(site, _grid(site))
     n = 0
@@ -361,25 +528,66 @@ def facial_recognition(site: Site) -> Iterator[Finding | Metric]:
         if site.params["check_parking"]:
             want.append("parking")
         sel = st[st["assessable"] & st["kind"].isin(want) & (st["Esc_avg"] < thr)]
-        for row in sel.itertuples():
+        sel = sel.reset_index(drop=True)
+        tuples = list(sel.itertuples())
+        advice = (
+            "Light the route from the side and from both directions (lamps on alternate sides, "
+            "or more lamps), so faces are lit, not only the ground."
+        )
+        for pos in _by_route(sel):
             n += 1
+            if pos.size == 1:
+                row = tuples[pos[0]]
+                yield Finding(
+                    severity="low",
+                    title="Faces hard to recognise",
+                    message=(
+                        f"{_where(row)}: semi-cylindrical illuminance averages "
+                        f"{row.Esc_avg:.2f} lx (lowest {row.Esc_min:.2f} lx), below the {thr:g} "
+                        "lx needed to recognise a face at about 4 m."
+                    ),
+                    geometry=row.geometry,
+                    evidence={
+                        "Esc_avg_lx": round(float(row.Esc_avg), 3),
+                        "Esc_min_lx": round(float(row.Esc_min), 3),
+                        "threshold_lx": thr,
+                    },  # fmt: skip
+                    recommendation=advice,
+                    features=[row.fid],
+                )
+                continue
+            rows = [tuples[i] for i in pos]
+            first = rows[0]
+            avg = min(float(r.Esc_avg) for r in rows)
+            low = min(float(r.Esc_min) for r in rows)
+            length = float(np.sum([r.length_m for r in rows]))
             yield Finding(
                 severity="low",
                 title="Faces hard to recognise",
                 message=(
-                    f"{_where(row)}: semi-cylindrical illuminance averages {row.Esc_avg:.2f} lx "
-                    f"(lowest {row.Esc_min:.2f} lx), below the {thr:g} lx needed to recognise "
-                    "a face at about 4 m."
+                    f"{first.highway or 'route'} {first.fid}: {len(rows)} stretches, "
+                    f"{length:.0f} m in all ({_ranges(rows)}), where semi-cylindrical "
+                    f"illuminance averages as little as {avg:.2f} lx (lowest {low:.2f} lx), "
+                    f"below the {thr:g} lx needed to recognise a face at about 4 m."
                 ),
-                geometry=_geometry(site, row),
+                geometry=_multi(rows),
                 evidence={
-                    "Esc_avg_lx": round(float(row.Esc_avg), 3),
-                    "Esc_min_lx": round(float(row.Esc_min), 3),
+                    "Esc_avg_lx": round(avg, 3),
+                    "Esc_min_lx": round(low, 3),
                     "threshold_lx": thr,
+                    "length_m": round(length, 1),
+                    "stretches": [
+                        {
+                            "from_m": round(float(r.a0), 1),
+                            "to_m": round(float(r.a1), 1),
+                            "Esc_avg_lx": round(float(r.Esc_avg), 3),
+                            "Esc_min_lx": round(float(r.Esc_min), 3),
+                        }
+                        for r in rows
+                    ],  # fmt: skip
                 },  # fmt: skip
-                recommendation="Light the route from the side and from both directions (lamps "
-                "on alternate sides, or more lamps), so faces are lit, not only the ground.",
-                features=[row.fid],
+                recommendation=advice,
+                features=[first.fid],
             )
     if site.params["check_entrances"]:
         ent = site.analysis(entrance_illuminance, **_grid_kw(site))
@@ -448,51 +656,64 @@ def must_be_lit(site: Site) -> Iterator[Finding | Metric]:
     n = 0
     layout = site.layout
     routes = g[(g["kind"] == "route") & g["highway"].isin(must)]
-    for (feature, fid), pts in routes.groupby(["feature", "fid"], sort=True):
-        lit = pts["lit"].iat[0]
-        geom = layout.foot_routes.geometry.values[feature]
-        if lit in LIT_UNLIT:
+    # one row per route: its light and lamps; findings only for the failing routes
+    per = routes.groupby(["feature", "fid"], sort=True).agg(
+        E_avg=("E_h", "mean"), E_min=("E_h", "min"), lamps=("lamps_in_reach", "max")
+    ).reset_index()  # fmt: skip
+    fr = layout.foot_routes
+    feat = per["feature"].to_numpy()
+    lit_all = fr["lit"].to_numpy(dtype=object)[feat]
+    hw_all = fr["highway"].to_numpy(dtype=object)[feat]
+    unlit = np.isin(lit_all, LIT_UNLIT)
+    fail = np.flatnonzero(unlit | (per["lamps"].to_numpy() == 0))
+    geoms = fr.geometry.values[feat[fail]]
+    glen = shapely.length(geoms)
+    fids = per["fid"].to_numpy(dtype=object)
+    e_avg = per["E_avg"].to_numpy(dtype=float)
+    e_min = per["E_min"].to_numpy(dtype=float)
+    for j, i in enumerate(fail):
+        fid, lit, geom = fids[i], lit_all[i], geoms[j]
+        if unlit[i]:
             n += 1
             yield Finding(
                 severity="high",
                 title="Route must be lit but is unlit",
-                message=f"{pts['highway'].iat[0]} {fid} is tagged lit={lit}; "
-                f"average {pts['E_h'].mean():.1f} lx from lamps nearby.",
+                message=f"{hw_all[i]} {fid} is tagged lit={lit}; "
+                f"average {e_avg[i]:.1f} lx from lamps nearby.",
                 geometry=geom,
                 evidence={
                     "lit_tag": lit,
-                    "E_avg_lx": round(float(pts["E_h"].mean()), 3),
-                    "E_min_lx": round(float(pts["E_h"].min()), 3),
-                    "length_m": round(float(geom.length), 1),
+                    "E_avg_lx": round(float(e_avg[i]), 3),
+                    "E_min_lx": round(float(e_min[i]), 3),
+                    "length_m": round(float(glen[j]), 1),
                 },  # fmt: skip
                 recommendation="Light the route dusk to dawn (or close it if it is not needed, "
                 "e.g. a footpath behind dwellings).",
                 features=[fid],
             )
             continue
-        if (pts["lamps_in_reach"] == 0).all():
-            tagged_lit = lit in LIT_DUSK_TO_DAWN
-            n += 1
-            yield Finding(
-                severity="low" if tagged_lit else "medium",
-                title="Route tagged lit but no lamp mapped" if tagged_lit else "Route has no lamp",
-                message=f"{pts['highway'].iat[0]} {fid}: no lamp within reach"
-                + (
-                    f" although it is tagged lit={lit}: its lamps are missing from the input."
-                    if tagged_lit
-                    else "."
-                ),  # fmt: skip
-                geometry=geom,
-                evidence={
-                    "lit_tag": lit,
-                    "lamps_in_reach": 0,
-                    "length_m": round(float(geom.length), 1),
-                },
-                recommendation="Add the route's lamps to the drawing (or map them)."
+        tagged_lit = lit in LIT_DUSK_TO_DAWN
+        n += 1
+        yield Finding(
+            severity="low" if tagged_lit else "medium",
+            title="Route tagged lit but no lamp mapped" if tagged_lit else "Route has no lamp",
+            message=f"{hw_all[i]} {fid}: no lamp within reach"
+            + (
+                f" although it is tagged lit={lit}: its lamps are missing from the input."
                 if tagged_lit
-                else "Light the route dusk to dawn.",  # fmt: skip
-                features=[fid],
-            )
+                else "."
+            ),  # fmt: skip
+            geometry=geom,
+            evidence={
+                "lit_tag": lit,
+                "lamps_in_reach": 0,
+                "length_m": round(float(glen[j]), 1),
+            },
+            recommendation="Add the route's lamps to the drawing (or map them)."
+            if tagged_lit
+            else "Light the route dusk to dawn.",  # fmt: skip
+            features=[fid],
+        )
     if site.params["parking_must_be_lit"]:
         for (feature, fid), pts in g[g["kind"] == "parking"].groupby(["feature", "fid"]):
             lit = pts["lit"].iat[0]
