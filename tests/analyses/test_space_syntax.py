@@ -170,3 +170,27 @@ def planar_graphs(draw):
 @given(planar_graphs(), st.sampled_from([None, 120.0, 260.0]))
 def test_matches_brute_force_on_random_planar_graphs(segs, radius):
     compare(segs, radius)
+
+
+def test_zero_length_edge_gives_finite_results():
+    """An edge whose ends snapped together has no direction: no NaN may leak into costs."""
+    import warnings
+
+    import networkx as nx
+    from shapely.geometry import LineString
+
+    from safespace.analyses.space_syntax import angular_segment_analysis
+
+    g = nx.MultiGraph(crs="EPSG:27700")
+    pts = {0: (0.0, 0.0), 1: (100.0, 0.0), 2: (100.0, 0.0), 3: (100.0, 100.0)}
+    for n, (x, y) in pts.items():
+        g.add_node(n, x=x, y=y)
+    for u, v in ((0, 1), (1, 2), (2, 3)):
+        line = LineString([pts[u], pts[v]])
+        g.add_edge(u, v, geometry=line, length=line.length, fid=(f"w{u}{v}",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = angular_segment_analysis(g, radii=("n",), split="edge")
+    numeric = out.select_dtypes("number")
+    assert numeric.notna().all().all()
+    assert (numeric.abs() < 1e12).all().all()

@@ -143,10 +143,16 @@ def segment_map(
         end_a, end_b = t.u, t.v
         geoms = t.geometry
         length = shapely.length(geoms)
-        da = coords[fi + 1] - coords[fi]
-        db = coords[li - 1] - coords[li]
-        tan_a = da / np.hypot(*da.T)[:, None]
-        tan_b = db / np.hypot(*db.T)[:, None]
+        # An edge that collapsed to one point (zero length: its ends snapped together) has
+        # no direction; give it an arbitrary one rather than borrow a neighbour's vertex.
+        single = fi == li
+        da = coords[np.minimum(fi + 1, len(coords) - 1)] - coords[fi]
+        db = coords[np.maximum(li - 1, 0)] - coords[li]
+        da[single], db[single] = (1.0, 0.0), (-1.0, 0.0)
+        na, nb = np.hypot(*da.T), np.hypot(*db.T)
+        tan_a = da / np.where(na > 0, na, 1.0)[:, None]
+        tan_b = db / np.where(nb > 0, nb, 1.0)[:, None]
+        tan_a[na == 0], tan_b[nb == 0] = (1.0, 0.0), (-1.0, 0.0)
         # internal turning: angles between consecutive pieces of the same edge
         d = coords[1:] - coords[:-1]
         same = eidx[1:] == eidx[:-1]
