@@ -58,6 +58,7 @@ class InlineExecutor(Executor):
     name = "inline"
 
     def map_unordered(self, fn, items):
+        """Run ``func`` over ``items``; yield ``(index, result)`` as each finishes."""
         for i, item in enumerate(items):
             try:
                 yield i, fn(item), None
@@ -98,10 +99,12 @@ class ProcessExecutor(Executor):
 
     @property
     def workers(self) -> int:
+        """How many sites run at once."""
         return self._workers
 
     @property
     def task_threads(self) -> int | None:
+        """numba threads each task may use (cores ÷ workers), so workers do not oversubscribe."""
         return max(1, (os.cpu_count() or 1) // self._workers) if self._own else None
 
     def _ensure_pool(self) -> futures.Executor:
@@ -113,6 +116,7 @@ class ProcessExecutor(Executor):
         return self._pool
 
     def map_unordered(self, fn, items):
+        """Run ``func`` over ``items``; yield ``(index, result)`` as each finishes."""
         pool = self._ensure_pool()
         pending = {pool.submit(fn, item): i for i, item in enumerate(items)}
         for fut in futures.as_completed(pending):
@@ -122,6 +126,7 @@ class ProcessExecutor(Executor):
                 yield pending[fut], None, exc
 
     def close(self) -> None:
+        """Release the workers."""
         if self._pool is not None and self._own:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
@@ -178,6 +183,7 @@ class DaskExecutor(Executor):
 
     @property
     def workers(self) -> int:
+        """How many sites run at once."""
         info = self.client.scheduler_info()
         return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
@@ -185,11 +191,13 @@ class DaskExecutor(Executor):
     def task_threads(self) -> int | None:
         # Only a LocalCluster is known to share this machine; remote workers keep their own
         # setting (set NUMBA_NUM_THREADS on them).
+        """numba threads each task may use (cores ÷ workers), so workers do not oversubscribe."""
         if self._cluster is None:
             return None
         return max(1, (os.cpu_count() or 1) // self.workers)
 
     def map_unordered(self, fn, items):
+        """Run ``func`` over ``items``; yield ``(index, result)`` as each finishes."""
         import distributed
 
         batch = uuid.uuid4().hex[:8]
@@ -209,6 +217,7 @@ class DaskExecutor(Executor):
                 fut.release()
 
     def close(self) -> None:
+        """Release the workers."""
         if self._own_client:
             self.client.close()
         if self._cluster is not None:

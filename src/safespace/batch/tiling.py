@@ -127,6 +127,7 @@ class TileLayout(Layout):
 
     @property
     def site_polygon(self) -> shapely.Geometry:
+        """The whole layout's site, so a tile's rules measure against the same site as untiled."""
         return self.whole_site if self.whole_site is not None else super().site_polygon
 
 
