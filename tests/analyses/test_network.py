@@ -296,3 +296,44 @@ def test_heidelberg_walk_network_is_clean():
     assert len(largest) / g.number_of_nodes() > 0.8
     m = network_metrics(lay)
     assert m["intersections"] > 100 and 1.0 < m["link_node_ratio"] < 2.0
+
+
+def test_selected_metrics_equal_the_full_computation():
+    """graph_metrics(keys=[k]) gives exactly graph_metrics()[k], for every key."""
+    import math
+
+    from shapely.geometry import LineString
+
+    from safespace.analyses.network import build_network
+    from safespace.analyses.network_metrics import graph_metrics
+
+    lines = [LineString([(0, y), (300, y)]) for y in (0, 100, 200)]
+    lines += [LineString([(x, 0), (x, 200)]) for x in (0, 100, 200, 300)]
+    lines += [LineString([(150, 100), (150, 150)])]  # a cul-de-sac
+    g = build_network(lines)
+    full = graph_metrics(g)
+    for key, value in full.items():
+        if key == "site":
+            continue
+        one = graph_metrics(g, keys=[key])
+        assert set(one) == {"site", key}
+        if isinstance(value, float) and math.isnan(value):
+            assert math.isnan(one[key])
+        else:
+            assert one[key] == value, key
+    with pytest.raises(ValueError, match="unknown network metrics"):
+        graph_metrics(g, keys=["charm"])
+
+
+def test_kept_table_is_reused_only_for_the_same_unchanged_graph():
+    from shapely.geometry import LineString
+
+    from safespace.analyses.network import build_network, table_from_graph
+
+    g = build_network([LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 100)])])
+    assert table_from_graph(g) is g.graph["_table"]
+    h = g.copy()
+    h.add_node(99, x=500.0, y=500.0)
+    h.add_edge(1, 99, geometry=LineString([(100, 0), (500, 500)]), length=640.3)
+    t = table_from_graph(h)
+    assert t is not g.graph["_table"] and len(t.u) == len(g.graph["_table"].u) + 1

@@ -321,11 +321,20 @@ def table_from_graph(graph: nx.MultiGraph | nx.MultiDiGraph) -> NetworkTable:
 
     A directed graph is read as undirected streets: an edge and its reverse twin (same
     ``fid`` and reversed geometry) count once. Edges without geometry get a straight line.
+    A graph built by this module carries its table, which is returned for that same graph
+    object while its node count is unchanged: copy a network (``graph.copy()``) before
+    editing its edges, and the copy is read afresh.
 
     Notes
     -----
     O(E) Python work over the edges.
     """
+    kept = graph.graph.get("_table")
+    if isinstance(kept, NetworkTable) and graph.graph.get("_table_owner") == (
+        id(graph),
+        graph.number_of_nodes(),
+    ):
+        return kept
     nodes = list(graph.nodes)
     index = {n: i for i, n in enumerate(nodes)}
     xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes], dtype=float)
@@ -814,6 +823,17 @@ def _chains(
     return chains, revs
 
 
+def _keep_table(graph: nx.MultiGraph, table: NetworkTable) -> nx.MultiGraph:
+    """Keep the array form on the graph, so analyses need not rebuild it from networkx.
+
+    It is reused only by this very graph object (a copy re-reads its own edges) while its
+    node count is unchanged (see :func:`table_from_graph`).
+    """
+    graph.graph["_table"] = table
+    graph.graph["_table_owner"] = (id(graph), graph.number_of_nodes())
+    return graph
+
+
 def _to_graph(table: NetworkTable, *, directed: bool, crs: Any) -> nx.MultiGraph:
     graph: nx.MultiGraph = nx.MultiDiGraph(crs=crs) if directed else nx.MultiGraph(crs=crs)
     sc = table.street_count
@@ -849,7 +869,7 @@ def _to_graph(table: NetworkTable, *, directed: bool, crs: Any) -> nx.MultiGraph
         graph.add_edges_from(
             (u[i], v[i], attrs(i, g)) for i, g in enumerate(table.geometry.tolist())
         )
-        return graph
+        return _keep_table(graph, table)
     rev = shapely.reverse(table.geometry) if len(table.geometry) else table.geometry
     d = table.direction.tolist()
     fwd = table.geometry.tolist()
@@ -861,4 +881,4 @@ def _to_graph(table: NetworkTable, *, directed: bool, crs: Any) -> nx.MultiGraph
         if d[i] <= 0:
             edges.append((v[i], u[i], dict(attrs(i, back[i]), oneway=d[i] != 0)))
     graph.add_edges_from(edges)
-    return graph
+    return _keep_table(graph, table)

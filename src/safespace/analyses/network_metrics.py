@@ -78,6 +78,7 @@ from typing import Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
@@ -155,6 +156,7 @@ def graph_metrics(
     origins: Any = None,
     destinations: Any = None,
     min_straight_m: float = 20.0,
+    keys: Any = None,
 ) -> dict[str, Any]:
     """:func:`network_metrics` on a network graph (or its :class:`NetworkTable`).
 
@@ -171,11 +173,19 @@ def graph_metrics(
         Route-directness targets besides the site exits (points).
     min_straight_m
         Pairs closer than this are skipped.
+    keys
+        Compute only these metrics (and ``site``); default all. Counting metrics then cost
+        O(V + E) array work, without the blocks, culs-de-sac or route directness.
 
     Notes
     -----
     O(E log E) plus one Dijkstra per target.
     """
+    wanted = None if keys is None else set(keys)
+
+    def need(*names: str) -> bool:
+        return wanted is None or any(n in wanted for n in names)
+
     t = graph if isinstance(graph, NetworkTable) else table_from_graph(graph)
     site = within is not None and not shapely.is_empty(within)
     n_nodes, n_edges = len(t.node_xy), len(t.u)
@@ -184,18 +194,17 @@ def graph_metrics(
         shapely.prepare(polygon)
         node_in = shapely.covers(polygon, shapely.points(t.node_xy)) if n_nodes else np.zeros(0)
     else:
-        polygon = _hull(t)
+        polygon = _hull(t) if need("area_km2", "intersection_density_km2") else None
         node_in = np.ones(n_nodes, dtype=bool)
     node_in = np.asarray(node_in, dtype=bool)
     area_km2 = float(shapely.area(polygon)) / 1e6 if polygon is not None else 0.0
     sc = t.street_count
-    mid = shapely.line_interpolate_point(t.geometry, 0.5, normalized=True)
-    edge_in = (
-        np.asarray(shapely.covers(polygon, mid), dtype=bool)
-        if site
-        else np.ones(n_edges, dtype=bool)
-    )
-    clipped = _clipped_length(t, polygon) if site else t.length.copy()
+    if site:
+        mid = shapely.line_interpolate_point(t.geometry, 0.5, normalized=True)
+        edge_in = np.asarray(shapely.covers(polygon, mid), dtype=bool)
+    else:
+        edge_in = np.ones(n_edges, dtype=bool)
+    clipped = _clipped_length(t, polygon) if site else t.length
 
     inter = int(np.count_nonzero(node_in & (sc >= 3)))
     dead = int(np.count_nonzero(node_in & (sc == 1)))
@@ -203,30 +212,53 @@ def graph_metrics(
     links = int(np.count_nonzero(edge_in))
     street_length = float(clipped.sum())
 
-    cul = culdesac_edges(t)
-    trees = culdesac_trees(t, cul)
-    cul_count = len(np.unique(trees[cul & edge_in])) if cul.any() else 0
-    cul_len = float(clipped[cul].sum())
+    cul_count, cul_len = 0, float("nan")
+    if need("culdesac_count", "culdesac_length_m", "culdesac_share"):
+        cul = culdesac_edges(t)
+        trees = culdesac_trees(t, cul)
+        cul_count = len(np.unique(trees[cul & edge_in])) if cul.any() else 0
+        cul_len = float(clipped[cul].sum())
     terminal = (sc[t.u] == 1) | (sc[t.v] == 1)
     terminal_len = float(clipped[terminal].sum())
 
-    blocks = network_blocks(t, within=polygon if site else None)
+    blocks = (
+        network_blocks(t, within=polygon if site else None)
+        if need(
+            "block_count",
+            "mean_block_area_m2",
+            "median_block_area_m2",
+            "mean_block_perimeter_m",
+            "max_block_longest_side_m",
+        )
+        else pd.DataFrame({"area_m2": [], "perimeter_m": [], "longest_side_m": []})
+    )
     straight = np.hypot(*(t.node_xy[t.u] - t.node_xy[t.v]).T) if n_edges else np.zeros(0)
     sl = float(straight[edge_in].sum())
     both_in = node_in[t.u] & node_in[t.v] if n_edges else np.zeros(0, dtype=bool)
     e_sub, v_sub = int(np.count_nonzero(both_in)), int(np.count_nonzero(node_in))
 
-    crossings = boundary_crossings(t, within) if site else np.zeros((0, 2))
-    targets = list(crossings)
-    if destinations is not None:
-        targets += list(shapely.get_coordinates(np.asarray(_points(destinations), dtype=object)))
-    org = _points(origins)
-    if site and len(org):
-        org = org[np.asarray(shapely.covers(polygon, org), dtype=bool)]
-    ratios = route_directness(t, org, np.asarray(targets).reshape(-1, 2), min_straight_m)
-    finite = ratios[np.isfinite(ratios)]
+    crossings = np.zeros((0, 2))
+    if site and need(
+        "boundary_connections",
+        "boundary_connection_spacing_m",
+        "route_directness_median",
+        "route_directness_pairs",
+    ):
+        crossings = boundary_crossings(t, within)
+    finite = np.zeros(0)
+    if need("route_directness_median", "route_directness_pairs"):
+        targets = list(crossings)
+        if destinations is not None:
+            targets += list(
+                shapely.get_coordinates(np.asarray(_points(destinations), dtype=object))
+            )
+        org = _points(origins)
+        if site and len(org):
+            org = org[np.asarray(shapely.covers(polygon, org), dtype=bool)]
+        ratios = route_directness(t, org, np.asarray(targets).reshape(-1, 2), min_straight_m)
+        finite = ratios[np.isfinite(ratios)]
 
-    return {
+    result = {
         "site": bool(site),
         "area_km2": area_km2,
         "intersections": inter,
@@ -259,6 +291,12 @@ def graph_metrics(
         "meshedness": (e_sub - v_sub + 1) / (2 * v_sub - 5) if v_sub > 2 else float("nan"),
         "gamma": e_sub / (3 * (v_sub - 2)) if v_sub > 2 else float("nan"),
     }
+    if wanted is None:
+        return result
+    unknown = wanted - set(result)
+    if unknown:
+        raise ValueError(f"unknown network metrics {sorted(unknown)}; known: {sorted(result)}")
+    return {k: v for k, v in result.items() if k in wanted or k == "site"}
 
 
 def network_blocks(
