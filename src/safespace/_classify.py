@@ -50,10 +50,22 @@ FOOT_ONLY = frozenset(
 )
 # building=* values that are homes. RESIDENTIAL_BUILDINGS are explicit; DWELLINGS adds
 # building=yes, because most homes in OSM are mapped untyped.
-RESIDENTIAL_BUILDINGS = frozenset({
-    "house", "detached", "semidetached_house", "terrace", "apartments", "residential",
-    "bungalow", "dormitory", "farm", "houseboat", "static_caravan", "cabin",
-})
+RESIDENTIAL_BUILDINGS = frozenset(
+    {
+        "house",
+        "detached",
+        "semidetached_house",
+        "terrace",
+        "apartments",
+        "residential",
+        "bungalow",
+        "dormitory",
+        "farm",
+        "houseboat",
+        "static_caravan",
+        "cabin",
+    }
+)
 DWELLINGS = RESIDENTIAL_BUILDINGS | {"yes"}
 NO_FOOT_BY_DEFAULT = frozenset({"motorway", "motorway_link", "busway"})
 PLANTING = frozenset({"tree", "tree_row", "shrub", "scrub", "shrubbery"})
