@@ -12,8 +12,8 @@ severities to the same findings (see ``docs/permeability.md``).
 
 Shared analyses, each computed once per assessment through ``site.analysis``: the walk
 network, the drive network, the network metrics (on the cached walk network), the route
-flanks (:func:`~safespace.analyses.rear_access.route_flanks`, PM005 and PM007 — give
-:data:`FLANK_PARAMS` the same values in a profile), and one angular segment analysis
+flanks (:func:`~safespace.analyses.rear_access.route_flanks`, PM005 and PM007, set once
+under ``[settings.rear_access]``), and one angular segment analysis
 (PM008). Findings are restricted to the site polygon (the boundary, or the layout's extent).
 
 Score: no PM rule yields its own score (a rule cannot see the others' findings), so the
@@ -44,9 +44,11 @@ from safespace.analyses.network_metrics import (
 )
 from safespace.analyses.rear_access import FOOT_ONLY, building_fronts, flag_runs, rear_runs
 from safespace.analyses.rear_access import route_flanks as _route_flanks
+from safespace.analyses.surveillance import surveillance_field
 from safespace.errors import RuleError
 from safespace.findings import SEVERITIES, Finding, Metric
 from safespace.rules.engine import Param, Site, rule
+from safespace.rules.sightlines import SETTINGS as SIGHTLINE_SETTINGS
 
 CONNECTIVITY = "connectivity"
 SBD = "secured-by-design"
@@ -106,19 +108,17 @@ def _severity(default: str) -> Param:
 
 #: Parameters of the route flanks, shared by PM005 and PM007 (one cached analysis).
 FLANK_PARAMS: dict[str, Param] = {
-    "spacing_m": Param(5.0, "m", "sample spacing along foot-only routes", "safespace convention"),
+    "flank_spacing_m": Param(5.0, "m", "sample spacing along foot-only routes", "safespace convention"),
     "look_m": Param(30.0, "m", "how far to look sideways for the flanking building (a house plus its rear garden)", UNVERIFIED),
     "front_angle_deg": Param(45.0, "deg", "a front within this angle of the ray faces away (or towards)", "safespace convention"),
     "street_search_m": Param(60.0, "m", "a building with no entrance faces the nearest street within this distance", UNVERIFIED),
 }  # fmt: skip
 
-#: Parameters of the surveillance field PM007 reads; the sightlines rules' defaults, so the
-#: field is shared with SL001/SL004/SL006 when both run.
-FIELD_PARAMS: dict[str, Param] = {
-    "field_spacing_m": Param(5.0, "m", "surveillance field sample spacing (as SL001)", "safespace convention"),
-    "field_max_distance_m": Param(25.0, "m", "an observer counts within this distance (as SL001)", "Gehl 1971/2010: facial expressions at 22–25 m [quoted]"),
-    "field_max_floor": Param(2, "", "highest floor given an observer (as SL001)", UNVERIFIED),
-}  # fmt: skip
+#: PM007 reads the surveillance field through the sightlines rules' shared settings group
+#: (``[settings.surveillance]``), so the field is one analysis whichever rules run.
+SURVEILLANCE = {"surveillance": SIGHTLINE_SETTINGS["surveillance"]}
+#: The route-flank analysis PM005 and PM007 share: one settings group, ``[settings.rear_access]``.
+REAR_ACCESS = {"rear_access": FLANK_PARAMS}
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def _flanks(site: Site):
     p = site.params
     return site.analysis(
         _route_flanks,
-        spacing=float(p["spacing_m"]),
+        spacing=float(p["flank_spacing_m"]),
         look_m=float(p["look_m"]),
         front_angle=float(p["front_angle_deg"]),
         street_search_m=float(p["street_search_m"]),
@@ -482,13 +482,13 @@ def boundary_connections(site: Site) -> Iterator[Finding | Metric]:
     "permeability",
     principles=["natural_access_control", "natural_surveillance"],
     params={
-        **FLANK_PARAMS,
         "min_length_m": Param(20.0, "m", "shortest stretch behind dwellings reported", UNVERIFIED),
         "max_gap_m": Param(10.0, "m", "gaps between houses up to this long do not break a stretch", UNVERIFIED),
         "severity": _severity("medium"),
     },
     references=[SBD_REAR, JOHNSON_BOWERS],
     view=SBD,
+    settings=REAR_ACCESS,
 )  # fmt: skip
 def rear_routes(site: Site) -> Iterator[Finding | Metric]:
     """Foot routes flanked by dwellings whose fronts (entrances, or the side facing the
@@ -668,18 +668,14 @@ def leaky_culdesac(site: Site) -> Iterator[Finding | Metric]:
 
 
 def _overlooked_by_field(site: Site, flanks) -> np.ndarray | None:
-    """Whether a building overlooks each flank sample, from the surveillance field, or None
-    when that analysis is not available."""
-    try:
-        from safespace.analyses.surveillance import surveillance_field
-    except ImportError:
-        return None
+    """Whether a building overlooks each flank sample, from the surveillance field (the
+    entrance-distance fallback runs when this gives None)."""
     p = site.params
     field = site.analysis(
         surveillance_field,
-        spacing=float(p["field_spacing_m"]),
-        max_distance=float(p["field_max_distance_m"]),
-        max_floor=int(p["field_max_floor"]),
+        spacing=float(p["spacing_m"]),
+        max_distance=float(p["max_distance_m"]),
+        max_floor=int(p["max_floor"]),
     )
     field = field[(field["kind"] == "route").to_numpy()]
     s = flanks.samples
@@ -687,7 +683,7 @@ def _overlooked_by_field(site: Site, flanks) -> np.ndarray | None:
         return np.zeros(len(s), dtype=bool)
     fxy = shapely.get_coordinates(field.geometry.values)
     sxy = shapely.get_coordinates(s.geometry.values)
-    d, i = cKDTree(fxy).query(sxy, k=3, distance_upper_bound=float(p["field_spacing_m"]))
+    d, i = cKDTree(fxy).query(sxy, k=3, distance_upper_bound=float(p["spacing_m"]))
     nb = np.r_[field["n_buildings"].to_numpy(), 0]  # index len(field) = no neighbour
     return (nb[i] > 0).any(axis=1)
 
@@ -728,8 +724,6 @@ def _overlooked_by_entrances(layout: Any, flanks, distance: float) -> np.ndarray
     "permeability",
     principles=["natural_surveillance", "natural_access_control"],
     params={
-        **FLANK_PARAMS,
-        **FIELD_PARAMS,
         "enclosed_m": Param(5.0, "m", "a route is an alley where buildings or walls close both sides within this distance", UNVERIFIED),
         "min_length_m": Param(10.0, "m", "shortest unobserved alley reported", UNVERIFIED),
         "entrance_m": Param(15.0, "m", "fallback without the surveillance field: an entrance facing the alley within this distance overlooks it", UNVERIFIED),
@@ -737,6 +731,7 @@ def _overlooked_by_entrances(layout: Any, flanks, distance: float) -> np.ndarray
     },
     references=[SBD_REAR, ISO],
     view=SBD,
+    settings={**REAR_ACCESS, **SURVEILLANCE},
 )  # fmt: skip
 def unobserved_alleys(site: Site) -> Iterator[Finding | Metric]:
     """Foot-only routes closed in on both sides by buildings or walls (alleys) that no
