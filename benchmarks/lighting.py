@@ -93,7 +93,7 @@ def _kernel_lines(label, lamps, pts):
           f"{k / len(pts):.1f} lamps in reach per point")  # fmt: skip
     rows = il._lamp_rows(lamps, 6.0)
     g = il._lamp_grid(lamps.positions[:, :2], 6.0 * lamps.positions[:, 2])
-    packed = il._pack(lamps.photometries)
+    i_all = il._candela(lamps.photometries)
     px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
     zero = np.zeros(len(pts))
     inside = np.zeros(len(pts), dtype=bool)
@@ -101,10 +101,10 @@ def _kernel_lines(label, lamps, pts):
     e0 = np.zeros(n, np.int64)
 
     def fused(want):
-        return il._point_kernel(px, py, zero, zero, 0.0, 1.5, want, inside, rows,
-                                lamps.photometry_index, dark, g.x0, g.y0, g.inv_cell, g.nx,
-                                g.ny, g.reach_max, g.start, g.items, False, e0, e0, e0,
-                                np.zeros((1, 4)), np.zeros(1), np.zeros(1), *packed)  # fmt: skip
+        return il._point_kernel(px, py, zero, zero, 0.0, 1.5, want, inside, rows, dark, g.x0,
+                                g.y0, g.inv_cell, g.nx, g.ny, g.reach_max, g.start, g.items,
+                                False, e0, e0, e0, np.zeros((1, 4)), np.zeros(1), np.zeros(1),
+                                i_all)  # fmt: skip
 
     h_only, all3 = np.array([True, False, False]), np.array([True, True, True])
     fused(h_only)

@@ -47,6 +47,8 @@ buildings' bounding boxes over bucketed points (no point objects).
 
 from __future__ import annotations
 
+import warnings
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -155,39 +157,77 @@ class LampSet:
 # --------------------------------------------------------------------------------------
 # Photometry packed for the numba kernel
 # --------------------------------------------------------------------------------------
-def _lut(angles: np.ndarray, max_size: int = 4096) -> tuple[float, np.ndarray]:
-    """Uniform lookup table: lut[int((x - x0) * inv)] is the left cell index of x, or one less.
+_REFINED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MAX_INTERVALS = 2048  # per axis of a refined table (a table is at most ~4 M values)
 
-    Replaces a bisection (unpredictable branches) by one load and at most a step or two.
+
+def _common_step(angles: np.ndarray) -> float:
+    """Largest step (to 1e-6°) of which every angle step is a whole multiple."""
+    micro = np.round(np.diff(angles) * 1e6).astype(np.int64)
+    return float(np.gcd.reduce(micro)) / 1e6
+
+
+def _refined(photometry: Photometry) -> tuple[np.ndarray, float, float]:
+    """The photometry's candela table on a uniform (C, γ) grid, and 1/ΔC, 1/Δγ.
+
+    The uniform step is the common divisor of the file's steps, so every tabulated angle is
+    a node and bilinear interpolation on the uniform grid equals bilinear interpolation on
+    the file's grid (a bilinear function restricted to a sub-rectangle is the bilinear
+    interpolant of its corners). The kernels then find a cell by one multiplication instead
+    of a search. A file whose steps share no divisor giving at most ``_MAX_INTERVALS`` per
+    axis is resampled at that many intervals, with a warning giving the largest change at
+    its own angles. Cached per photometry.
     """
-    span = angles[-1] - angles[0]
-    step = max(float(np.min(np.diff(angles))), span / max_size)
-    n = int(np.ceil(span / step)) + 2
-    x = angles[0] + np.arange(n) * step
-    idx = np.clip(np.searchsorted(angles, x, side="right") - 1, 0, angles.size - 2)
-    return 1.0 / step, idx.astype(np.int64)
+    hit = _REFINED.get(photometry)
+    if hit is not None:
+        return hit
+    axes = []
+    for ang in (photometry.c_angles, photometry.gamma_angles):
+        span = float(ang[-1] - ang[0])
+        step = _common_step(ang)
+        if step <= 0 or span / step > _MAX_INTERVALS + 0.5:
+            step = span / _MAX_INTERVALS
+        count = int(round(span / step))
+        nodes = np.minimum(ang[0] + (span / count) * np.arange(count + 1), ang[-1])
+        nodes[-1] = ang[-1]
+        axes.append((nodes, count / span))
+    (c, c_inv), (g, g_inv) = axes
+    cc, gg = np.meshgrid(c, g, indexing="ij")
+    table = np.ascontiguousarray(photometry.intensity(cc, gg))
+    exact = all(
+        np.max(np.abs(f - np.round(f))) < 1e-6
+        for f in ((photometry.c_angles - c[0]) * c_inv, (photometry.gamma_angles - g[0]) * g_inv)
+    )
+    if not exact:
+        back = _bilinear_uniform(table, c[0], g[0], c_inv, g_inv, photometry)
+        dev = float(np.max(np.abs(back - photometry.candela)))
+        warnings.warn(
+            f"photometry {photometry.name or photometry.source!r}: its angle steps share no "
+            f"common divisor; resampled on a {c.size} × {g.size} grid, which changes the "
+            f"intensity at the file's own angles by up to {dev:.3g} cd",
+            stacklevel=3,
+        )
+    out = (table, c_inv, g_inv)
+    _REFINED[photometry] = out
+    return out
 
 
-def _pack(photometries: Sequence[Photometry]):
-    """Flatten the photometries into arrays the numba kernel indexes."""
-    nc = np.array([p.c_angles.size for p in photometries], dtype=np.int64)
-    ng = np.array([p.gamma_angles.size for p in photometries], dtype=np.int64)
-    c_off = np.concatenate([[0], np.cumsum(nc)[:-1]]).astype(np.int64)
-    g_off = np.concatenate([[0], np.cumsum(ng)[:-1]]).astype(np.int64)
-    i_off = np.concatenate([[0], np.cumsum(nc * ng)[:-1]]).astype(np.int64)
-    c_all = np.concatenate([p.c_angles for p in photometries])
-    g_all = np.concatenate([p.gamma_angles for p in photometries])
-    i_all = np.concatenate([p.candela.ravel() for p in photometries])
-    c_l = [_lut(p.c_angles) for p in photometries]
-    g_l = [_lut(p.gamma_angles) for p in photometries]
-    c_inv = np.array([a for a, _ in c_l])
-    g_inv = np.array([a for a, _ in g_l])
-    c_loff = np.concatenate([[0], np.cumsum([b.size for _, b in c_l])[:-1]]).astype(np.int64)
-    g_loff = np.concatenate([[0], np.cumsum([b.size for _, b in g_l])[:-1]]).astype(np.int64)
-    c_lut = np.concatenate([b for _, b in c_l])
-    g_lut = np.concatenate([b for _, b in g_l])
-    return (nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
-            c_inv, c_loff, c_lut, g_inv, g_loff, g_lut)  # fmt: skip
+def _bilinear_uniform(table, c0, g0, c_inv, g_inv, photometry: Photometry) -> np.ndarray:
+    """The resampled table evaluated back at the file's own (C, γ) nodes (for the warning)."""
+    cc, gg = np.meshgrid(photometry.c_angles, photometry.gamma_angles, indexing="ij")
+    fc = (cc - c0) * c_inv
+    fg = (gg - g0) * g_inv
+    ic = np.clip(fc.astype(np.int64), 0, table.shape[0] - 2)
+    ig = np.clip(fg.astype(np.int64), 0, table.shape[1] - 2)
+    tc, tg = fc - ic, fg - ig
+    lo = table[ic, ig] * (1 - tg) + table[ic, ig + 1] * tg
+    hi = table[ic + 1, ig] * (1 - tg) + table[ic + 1, ig + 1] * tg
+    return lo * (1 - tc) + hi * tc
+
+
+def _candela(photometries: Sequence[Photometry]) -> np.ndarray:
+    """The refined tables of ``photometries`` flattened one after another (C-major)."""
+    return np.concatenate([_refined(p)[0].ravel() for p in photometries])
 
 
 # Cephes atan coefficients (S. L. Moshier, Cephes Math Library, atan.c; |error| ~ 1e-16).
@@ -202,91 +242,83 @@ _MOREBITS = 6.123233995736765886130e-17
 
 @nb.njit(cache=True, inline="always")
 def _atan2(y, x):
-    """atan2 in radians, accurate to ~1e-16; cheaper than libm's inside a numba loop."""
+    """atan2 in radians, accurate to ~1e-16; cheaper than libm's inside a numba loop.
+
+    Both argument reductions are computed and selected (no branch), so a loop over it
+    vectorises.
+    """
     ax = abs(x)
     ay = abs(y)
     num = min(ax, ay)
-    den = max(ax, ay)
-    t = num / den if den > 0.0 else 0.0
-    big = t > 0.66
-    t = (t - 1.0) / (t + 1.0) if big else t
+    den = max(max(ax, ay), 1e-300)
+    t0 = num / den
+    big = t0 > 0.66
+    t1 = (t0 - 1.0) / (t0 + 1.0)
+    t = t1 if big else t0
     z = t * t
     p = (((_P0 * z + _P1) * z + _P2) * z + _P3) * z + _P4
     q = ((((z + _Q0) * z + _Q1) * z + _Q2) * z + _Q3) * z + _Q4
     r = t * z * p / q + t
-    r = r + (0.7853981633974483096 + 0.5 * _MOREBITS) if big else r
+    r = r + (0.7853981633974483096 + 0.5 * _MOREBITS if big else 0.0)
     r = 1.5707963267948966192 - r if ay > ax else r
     r = 3.141592653589793238 - r if x < 0.0 else r
     return -r if y < 0.0 else r
 
 
 @nb.njit(cache=True, inline="always")
-def _locate(grid, off, n, inv, loff, lut, x):
-    """Left index (relative to off) and weight of x in grid[off:off+n]; x within span."""
-    k = int((x - grid[off]) * inv)
-    i = lut[loff + k]
-    while i < n - 2 and grid[off + i + 1] <= x:
-        i += 1
-    a = grid[off + i]
-    return i, (x - a) / (grid[off + i + 1] - a)
+def _table_intensity(lamps, li, c_deg, gam, i_all):
+    """Maintained intensity (cd × flux scale × MF) of lamp ``li`` at (C, γ) in degrees.
 
-
-@nb.njit(cache=True, inline="always")
-def _intensity(
-    lamps, li, ph, dx, dy, dz,
-    nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
-    c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
-):  # fmt: skip
-    """Maintained intensity (cd × flux scale × MF) of lamp ``li`` toward (dx, dy, dz).
-
-    (dx, dy, dz) is the point minus the lamp. Bilinear in C and γ; 0 outside the γ span.
+    Bilinear on the lamp's refined uniform table (see :func:`_refined`); 0 outside its γ span.
     """
-    # lamps columns: x, y, H, cos az, sin az, cos tilt, sin tilt, k, reach², first γ,
-    # last γ, first C (the photometry's spans, copied per lamp: no dependent loads here)
-    ca = lamps[li, 3]
-    sa = lamps[li, 4]
-    ct = lamps[li, 5]
-    st = lamps[li, 6]
-    # plan components along C0 = (sin az, cos az) and C90 = (-cos az, sin az)
-    u = dx * sa + dy * ca
-    v = -dx * ca + dy * sa
-    # luminaire frame after tilt about the C0 axis
-    b = ct * v + st * dz
-    w = -st * v + ct * dz
-    rad2deg = 57.29577951308232
-    gam = _atan2(np.sqrt(u * u + b * b), -w) * rad2deg
-    if gam < lamps[li, 9] or gam > lamps[li, 10]:
+    # lamps columns 9-16: first γ, last γ, first C, 1/ΔC, 1/Δγ, table offset, nC, nγ
+    g_lo = lamps[li, 9]
+    if gam < g_lo or gam > lamps[li, 10]:
         return 0.0
-    j = ph
-    c = _atan2(b, u) * rad2deg
     c0 = lamps[li, 11]
-    # wrap into [c0, c0 + 360): one step gives exactly c − 360·floor((c − c0)/360) when
-    # c − c0 lies in (−360, 720) (any C0 in (−180, 360]), without the division
-    cc = c - c0
-    if cc < 0.0:
-        cc += 360.0
-    elif cc >= 360.0:
-        cc -= 360.0
-    if cc < 0.0 or cc >= 360.0:
-        cc = cc - 360.0 * np.floor(cc / 360.0)
-    cc = cc + c0
-    ic, tc = _locate(c_all, c_off[j], nc[j], c_inv[j], c_loff[j], c_lut, cc)
-    ig, tg = _locate(g_all, g_off[j], ng[j], g_inv[j], g_loff[j], g_lut, gam)
-    base = i_off[j] + ic * ng[j] + ig
+    cc = c_deg - c0
+    cc = min(max(cc - 360.0 * np.floor(cc * (1.0 / 360.0)), 0.0), 360.0)
+    fc = cc * lamps[li, 12]
+    fg = (gam - g_lo) * lamps[li, 13]
+    nc = int(lamps[li, 15])
+    ng = int(lamps[li, 16])
+    ic = min(int(fc), nc - 2)
+    ig = min(int(fg), ng - 2)
+    tc = fc - ic
+    tg = fg - ig
+    base = int(lamps[li, 14]) + ic * ng + ig
     i00 = i_all[base]
     i01 = i_all[base + 1]
-    i10 = i_all[base + ng[j]]
-    i11 = i_all[base + ng[j] + 1]
+    i10 = i_all[base + ng]
+    i11 = i_all[base + ng + 1]
     inten = (i00 + (i01 - i00) * tg) * (1.0 - tc) + (i10 + (i11 - i10) * tg) * tc
     return inten * lamps[li, 7]
 
 
+@nb.njit(cache=True, inline="always")
+def _lamp_frame(lamps, li, dx, dy, dz):
+    """(u, b, w): the direction (dx, dy, dz) point − lamp in lamp ``li``'s own frame.
+
+    u along C0 = (sin az, cos az), b along C90 after the tilt about the C0 axis, w upward.
+    """
+    ca = lamps[li, 3]
+    sa = lamps[li, 4]
+    ct = lamps[li, 5]
+    st = lamps[li, 6]
+    u = dx * sa + dy * ca
+    v = -dx * ca + dy * sa
+    return u, ct * v + st * dz, -st * v + ct * dz
+
+
+@nb.njit(cache=True, inline="always")
+def _angles(u, b, w):
+    """(C, γ) in degrees of the direction (u, b, w) in a lamp's frame; branch-free."""
+    rad2deg = 57.29577951308232
+    return _atan2(b, u) * rad2deg, _atan2(np.sqrt(u * u + b * b), -w) * rad2deg
+
+
 @nb.njit(parallel=True, fastmath=True, cache=True)
-def _pair_kernel(
-    lamp_i, pt_i, lamps, lamp_ph, px, py, pz, nx, ny, want,
-    nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
-    c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
-):  # fmt: skip
+def _pair_kernel(lamp_i, pt_i, lamps, px, py, pz, nx, ny, want, i_all):
     """Per-pair E_h, E_sc, E_v (columns 0, 1, 2) for explicit lamp/point pairs. O(K)."""
     k = lamp_i.size
     out = np.zeros((k, 3))
@@ -300,11 +332,9 @@ def _pair_kernel(
         d2 = r2 + dz * dz
         if d2 <= 1e-12:
             continue
-        inten = _intensity(
-            lamps, li, lamp_ph[li], dx, dy, dz,
-            nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
-            c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
-        )  # fmt: skip
+        u, b, w = _lamp_frame(lamps, li, dx, dy, dz)
+        c_deg, gam = _angles(u, b, w)
+        inten = _table_intensity(lamps, li, c_deg, gam, i_all)
         if inten == 0.0:
             continue
         inv3 = 1.0 / (d2 * np.sqrt(d2))
@@ -408,23 +438,75 @@ def _fill_pairs(px, py, lamps, x0, y0, inv_cell, gnx, gny, reach_max, start, ite
     return lamp_i, pt_i
 
 
-@nb.njit(parallel=True, fastmath=True, cache=True)
+@nb.njit(cache=True, inline="always")
+def _gather_in_reach(
+    p0, p1, px, py, inside, counts, cell_xyr, x0, y0, inv_cell, gnx, gny, reach_max, start,
+    items, pl, pp, seg,
+):  # fmt: skip
+    """Lamp/point pairs in reach for points p0..p1, grouped by point (pairs of point p are
+    seg[p - p0]:seg[p - p0 + 1]); lamps-in-reach counts into ``counts``. Returns the pair
+    arrays (grown when full) and the pair count. Points flagged ``inside`` get no pairs.
+
+    The reach test is unpredictable, so lamps are appended without a branch (the write
+    always happens; the count advances only for a lamp in reach).
+    """
+    kk = 0
+    for p in range(p0, p1):
+        x = px[p]
+        y = py[p]
+        seg[p - p0] = kk
+        i0, i1, j0, j1 = _cell_range(x, y, x0, y0, inv_cell, gnx, gny, reach_max)
+        need = 0
+        if i1 >= i0:  # (a point far outside the grid has an empty, inverted range)
+            for j in range(j0, j1 + 1):
+                need += start[j * gnx + i1 + 1] - start[j * gnx + i0]
+        if kk + need > pl.size:
+            cap = max(2 * pl.size, kk + need)
+            grown_l = np.empty(cap, np.int64)
+            grown_p = np.empty(cap, np.int64)
+            grown_l[:kk] = pl[:kk]
+            grown_p[:kk] = pp[:kk]
+            pl = grown_l
+            pp = grown_p
+        k0 = kk
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                c = j * gnx + i
+                for s in range(start[c], start[c + 1]):
+                    # cell_xyr: x, y, reach² of the lamps in cell order (contiguous)
+                    dx = x - cell_xyr[s, 0]
+                    dy = y - cell_xyr[s, 1]
+                    pl[kk] = items[s]
+                    pp[kk] = p
+                    kk += dx * dx + dy * dy <= cell_xyr[s, 2]
+        counts[p] = kk - k0
+        if inside[p]:
+            kk = k0
+    seg[p1 - p0] = kk
+    return pl, pp, kk
+
+
+@nb.njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
 def _point_kernel(
-    px, py, nx, ny, zh, zv, want, inside, lamps, lamp_ph, dark,
+    px, py, nx, ny, zh, zv, want, inside, lamps, dark,
     x0, y0, inv_cell, gnx, gny, reach_max, start, items,
-    occl, e_start, e_stop, e_ids, edges, e_height, e_base,
-    nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
-    c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
+    occl, e_start, e_stop, e_ids, edges, e_height, e_base, i_all,
 ):  # fmt: skip
     """Per point: E_h, E_sc, E_v facing n, E_sc, E_v facing −n, lamps in reach (6 columns).
 
-    Parallel over points; each point visits the lamp-grid cells within the largest reach,
-    so no pair list is ever built. Both faces come from one intensity look-up per lamp
-    (the back face's projection is minus the front's). O(P × lamps in the neighbouring
-    cells), plus the edges near each lamp for each unculled pair when ``occl``.
+    Parallel over chunks of points. Each chunk gathers its lamp/point pairs in reach from
+    the lamp-grid cells within the largest reach (no global pair list), then, per plane, runs
+    three passes over the pairs: the offsets in each lamp's frame (a gather), the C and γ
+    angles (contiguous and branch-free: LLVM vectorises the two atan2, which dominate), and
+    the table look-up (with the occlusion test when ``occl``); per-point sums follow. Both
+    faces of a semi-cylinder / vertical plane share one look-up (the back face's projection
+    is minus the front's). ``error_model="numpy"`` lets divisions vectorise (no zero check:
+    every divisor here is guarded). O(P × lamps in the neighbouring cells + K), plus the
+    edges near each lamp for each pair when ``occl``.
     """
     n = px.size
     out = np.zeros((n, 6))
+    counts = np.zeros(n)
     eps = 1e-9
     cell_xyr = np.empty((items.size, 3))
     for s in range(items.size):
@@ -433,89 +515,91 @@ def _point_kernel(
         cell_xyr[s, 2] = lamps[items[s], 8]
     do_h = want[0]
     do_v = want[1] or want[2]
-    m = lamps.shape[0]
     chunk = 256
     n_chunks = (n + chunk - 1) // chunk
     for ch in nb.prange(n_chunks):
-        # lamps in reach of the current point, gathered without a branch (the reach test
-        # is unpredictable: a branch per visited lamp costs more than the arithmetic)
-        buf = np.empty(m, np.int64)
-        for p in range(ch * chunk, min(n, (ch + 1) * chunk)):
-            x = px[p]
-            y = py[p]
-            nxp = nx[p]
-            nyp = ny[p]
-            i0, i1, j0, j1 = _cell_range(x, y, x0, y0, inv_cell, gnx, gny, reach_max)
-            k = 0
-            for j in range(j0, j1 + 1):
-                for i in range(i0, i1 + 1):
-                    c = j * gnx + i
-                    for s in range(start[c], start[c + 1]):
-                        # cell_xyr: x, y, reach² of the lamps in cell order (contiguous)
-                        dx = x - cell_xyr[s, 0]
-                        dy = y - cell_xyr[s, 1]
-                        buf[k] = items[s]
-                        k += dx * dx + dy * dy <= cell_xyr[s, 2]
-            out[p, 5] = k
-            if inside[p]:
+        p0 = ch * chunk
+        p1 = min(n, p0 + chunk)
+        seg = np.empty(p1 - p0 + 1, np.int64)
+        pl, pp, kk = _gather_in_reach(
+            p0, p1, px, py, inside, counts, cell_xyr, x0, y0, inv_cell, gnx, gny, reach_max,
+            start, items, np.empty(32 * chunk, np.int64), np.empty(32 * chunk, np.int64), seg,
+        )  # fmt: skip
+        ddx = np.empty(kk)
+        ddy = np.empty(kk)
+        ddz = np.empty(kk)
+        fu = np.empty(kk)
+        fb = np.empty(kk)
+        fw = np.empty(kk)
+        c_deg = np.empty(kk)
+        gam = np.empty(kk)
+        light = np.empty(kk)  # I / |d|³ per pair (0 where dark, blocked or out of span)
+        for plane in range(2):
+            if (plane == 0 and not do_h) or (plane == 1 and not do_v):
                 continue
-            eh = 0.0
-            esc = 0.0
-            ev = 0.0
-            escb = 0.0
-            evb = 0.0
-            for q in range(k):
-                li = buf[q]
-                if dark[li]:
+            z = zh if plane == 0 else zv
+            for q in range(kk):  # pass 1: gather
+                li = pl[q]
+                dx = px[pp[q]] - lamps[li, 0]
+                dy = py[pp[q]] - lamps[li, 1]
+                dz = z - lamps[li, 2]
+                ddx[q] = dx
+                ddy[q] = dy
+                ddz[q] = dz
+                fu[q], fb[q], fw[q] = _lamp_frame(lamps, li, dx, dy, dz)
+            for q in range(kk):  # pass 2: angles, vectorised
+                c_deg[q], gam[q] = _angles(fu[q], fb[q], fw[q])
+            for q in range(kk):  # pass 3: look-up, occlusion
+                li = pl[q]
+                dx = ddx[q]
+                dy = ddy[q]
+                dz = ddz[q]
+                d2 = dx * dx + dy * dy + dz * dz
+                light[q] = 0.0
+                if dark[li] or d2 <= 1e-12 or (plane == 0 and dz >= 0.0):
                     continue
-                lx = lamps[li, 0]
-                ly = lamps[li, 1]
-                lz = lamps[li, 2]
-                dx = x - lx
-                dy = y - ly
-                r2 = dx * dx + dy * dy
-                for plane in range(2):
-                    if plane == 0 and not do_h:
-                        continue
-                    if plane == 1 and not do_v:
-                        continue
-                    z = zh if plane == 0 else zv
-                    dz = z - lz
-                    if plane == 0 and dz >= 0.0:
-                        continue
-                    d2 = r2 + dz * dz
-                    if d2 <= 1e-12:
-                        continue
-                    if occl and _ray_blocked(
-                        lx, ly, lz, x, y, z, dx, dy, min(lx, x), max(lx, x),
+                if occl:
+                    lx = lamps[li, 0]
+                    ly = lamps[li, 1]
+                    x = lx + dx
+                    y = ly + dy
+                    if _ray_blocked(
+                        lx, ly, lamps[li, 2], x, y, z, dx, dy, min(lx, x), max(lx, x),
                         min(ly, y), max(ly, y), eps, e_start[li], e_stop[li],
                         e_ids, edges, e_height, e_base,
                     ):  # fmt: skip
                         continue
-                    inten = _intensity(
-                        lamps, li, lamp_ph[li], dx, dy, dz,
-                        nc, ng, c_off, g_off, i_off, c_all, g_all, i_all,
-                        c_inv, c_loff, c_lut, g_inv, g_loff, g_lut,
-                    )  # fmt: skip
-                    if inten == 0.0:
-                        continue
-                    inv3 = inten / (d2 * np.sqrt(d2))
-                    if plane == 0:
-                        eh += -dz * inv3
-                    else:
-                        proj = -(dx * nxp + dy * nyp)
-                        rr = np.sqrt(r2)
-                        esc += (rr + proj) * inv3
-                        escb += (rr - proj) * inv3
-                        if proj > 0.0:
-                            ev += proj * inv3
-                        elif proj < 0.0:
-                            evb += -proj * inv3
-            out[p, 0] = eh
-            out[p, 1] = esc / np.pi
-            out[p, 2] = ev
-            out[p, 3] = escb / np.pi
-            out[p, 4] = evb
+                inten = _table_intensity(lamps, li, c_deg[q], gam[q], i_all)
+                light[q] = inten / (d2 * np.sqrt(d2))
+            for p in range(p0, p1):
+                q0 = seg[p - p0]
+                q1 = seg[p - p0 + 1]
+                if plane == 0:
+                    eh = 0.0
+                    for q in range(q0, q1):
+                        eh += -ddz[q] * light[q]
+                    out[p, 0] = eh
+                    continue
+                nxp = nx[p]
+                nyp = ny[p]
+                esc = 0.0
+                escb = 0.0
+                ev = 0.0
+                evb = 0.0
+                for q in range(q0, q1):
+                    # horizontal vector point -> lamp is (-dx, -dy); its projection on n
+                    proj = -(ddx[q] * nxp + ddy[q] * nyp)
+                    rr = np.sqrt(ddx[q] * ddx[q] + ddy[q] * ddy[q])
+                    e = light[q]
+                    esc += (rr + proj) * e
+                    escb += (rr - proj) * e
+                    ev += max(proj, 0.0) * e
+                    evb += max(-proj, 0.0) * e
+                out[p, 1] = esc / np.pi
+                out[p, 2] = ev
+                out[p, 3] = escb / np.pi
+                out[p, 4] = evb
+    out[:, 5] = counts
     return out
 
 
@@ -747,15 +831,30 @@ def _edges_near_lamps(obs: Obstacles, lamp_xy: np.ndarray, reach: np.ndarray):
 # Pairs and the public kernels
 # --------------------------------------------------------------------------------------
 def _lamp_rows(lamps: LampSet, reach_factor: float) -> np.ndarray:
-    """(m, 12) float rows the kernels read: x, y, H, cos/sin azimuth, cos/sin tilt, k, reach²,
-    and the lamp's photometry's first γ, last γ and first C angle."""
+    """(m, 17) float rows the kernels read: x, y, H, cos/sin azimuth, cos/sin tilt, k, reach²,
+    and, of the lamp's photometry's refined table (:func:`_refined`), first γ, last γ, first C,
+    1/ΔC, 1/Δγ, offset in :func:`_candela`'s array, number of C and of γ nodes.
+
+    Copied per lamp so the kernels make no dependent loads through a photometry index.
+    """
     az = np.radians(lamps.azimuth_deg)
     tl = np.radians(lamps.tilt_deg)
     reach = reach_factor * lamps.positions[:, 2]
     phs = lamps.photometries
-    g0 = np.array([p.gamma_angles[0] for p in phs], dtype=np.float64)[lamps.photometry_index]
-    g1 = np.array([p.gamma_angles[-1] for p in phs], dtype=np.float64)[lamps.photometry_index]
-    c0 = np.array([p.c_angles[0] for p in phs], dtype=np.float64)[lamps.photometry_index]
+    tables = [_refined(p) for p in phs]
+    sizes = np.array([t[0].size for t in tables], dtype=np.float64)
+    per_photometry = np.column_stack(
+        [
+            [p.gamma_angles[0] for p in phs],
+            [p.gamma_angles[-1] for p in phs],
+            [p.c_angles[0] for p in phs],
+            [t[1] for t in tables],
+            [t[2] for t in tables],
+            np.concatenate([[0.0], np.cumsum(sizes)[:-1]]),
+            [t[0].shape[0] for t in tables],
+            [t[0].shape[1] for t in tables],
+        ]
+    ).astype(np.float64)
     return np.ascontiguousarray(
         np.column_stack(
             [
@@ -766,11 +865,9 @@ def _lamp_rows(lamps: LampSet, reach_factor: float) -> np.ndarray:
                 np.sin(tl),
                 lamps.flux_scale * lamps.maintenance_factor,
                 reach * reach,
-                g0,
-                g1,
-                c0,
+                per_photometry[lamps.photometry_index],
             ]
-        )  # fmt: skip
+        )
     )
 
 
@@ -900,7 +997,6 @@ def _evaluate(
     rows = _lamp_rows(lamps, reach_factor)
     reach = reach_factor * lamps.positions[:, 2]
     g = _lamp_grid(lamps.positions[:, :2], reach)
-    packed = _pack(lamps.photometries)
     inside = np.zeros(n, dtype=bool)
     dark = np.zeros(len(lamps), dtype=bool)
     occl = obs is not None and len(obs) > 0
@@ -916,9 +1012,9 @@ def _evaluate(
         edges, e_h, e_b = np.zeros((1, 4)), np.zeros(1), np.zeros(1)
     want = np.array([k in kinds for k in ("E_h", "E_sc", "E_v")])
     out = _point_kernel(
-        px, py, nx, ny, float(z_horizontal), float(z_vertical), want, inside, rows,
-        lamps.photometry_index, dark, g.x0, g.y0, g.inv_cell, g.nx, g.ny, g.reach_max,
-        g.start, g.items, occl, e_start, e_stop, e_ids, edges, e_h, e_b, *packed,
+        px, py, nx, ny, float(z_horizontal), float(z_vertical), want, inside, rows, dark,
+        g.x0, g.y0, g.inv_cell, g.nx, g.ny, g.reach_max, g.start, g.items, occl, e_start,
+        e_stop, e_ids, edges, e_h, e_b, _candela(lamps.photometries),
     )  # fmt: skip
     res = np.empty_like(out)
     res[order] = out

@@ -633,9 +633,9 @@ def lamp_shading(
     """
     from safespace.analyses.illuminance import (  # the pair kernels, not public API
         _blocked_kernel,
+        _candela,
         _edges_near_lamps,
         _lamp_rows,
-        _pack,
         _pair_kernel,
     )
 
@@ -662,8 +662,9 @@ def lamp_shading(
     rows = _lamp_rows(lamps, reach_factor)
     pz = np.zeros(px.size)
     want = np.array([True, False, False])
-    e_open = _pair_kernel(lamp_i, pt_i, rows, lamps.photometry_index, px, py, pz, pz, pz,
-                          want, *_pack(lamps.photometries))[:, 0]  # fmt: skip
+    e_open = _pair_kernel(
+        lamp_i, pt_i, rows, px, py, pz, pz, pz, want, _candela(lamps.photometries)
+    )[:, 0]
     e = e_open.copy()
     obs = lighting_obstacles(layout, tree_occlusion=tree_occlusion)
     in_crown = np.zeros(m, dtype=bool)
