@@ -308,3 +308,47 @@ def test_ground_containment_matches_shapely_within():
     expected = shapely.within(shapely.points(xy)[:, None], ground[None, :]).any(axis=1)
     np.testing.assert_array_equal(got, expected)
     assert got[:4].tolist() == [False, False, False, True]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "outdoor_roadway_60W_4000K.ies",
+        "philips_BDP100_townguide_performer.ldt",  # γ steps of 1, 2.5, 5 and 10°
+        "ledvance_FL_MAX_LUM_1200W_757_ASYM_50X110.ldt",
+        "aec_ITALO1_5P5_S05_3.140-3M.ies",
+        "maxwell8_T4_luxeon5050_optic.ies",
+    ],
+)
+def test_kernel_intensity_equals_the_files_bilinear_interpolation(name):
+    """The kernels read a uniform refinement of each table; every lamp-to-point direction
+    must get the intensity Photometry.intensity interpolates on the file's own grid."""
+    ph = photometry.read(real_file("photometry", name))
+    h, az, tilt = 6.0, 37.0, 8.0
+    lamps = il.LampSet([[0.0, 0.0, h]], ph, azimuth_deg=az, tilt_deg=tilt, maintenance_factor=1)
+    rng = np.random.default_rng(11)
+    pts = rng.uniform(-30, 30, (4000, 2))
+    pts = pts[np.hypot(pts[:, 0], pts[:, 1]) < 6 * h - 1e-6]  # within reach
+    e = il.horizontal_illuminance(lamps, pts)
+    # the same direction, turned into (C, γ) independently with numpy
+    d = np.column_stack([pts, np.full(len(pts), -h)])
+    a, t = np.radians(az), np.radians(tilt)
+    u = d[:, 0] * np.sin(a) + d[:, 1] * np.cos(a)
+    v = -d[:, 0] * np.cos(a) + d[:, 1] * np.sin(a)
+    b, w = np.cos(t) * v + np.sin(t) * d[:, 2], -np.sin(t) * v + np.cos(t) * d[:, 2]
+    c_deg = np.degrees(np.arctan2(b, u))
+    gamma = np.degrees(np.arctan2(np.hypot(u, b), -w))
+    dist = np.linalg.norm(d, axis=1)
+    expected = ph.intensity(c_deg, gamma) * h / dist**3
+    np.testing.assert_allclose(e, expected, rtol=1e-9, atol=1e-12 * expected.max())
+
+
+def test_incommensurate_angle_steps_are_resampled_with_a_warning():
+    g = np.array([0.0, 10.0 / 3.0, 20.0 / 3.0, 90.0])  # no common step to 1e-6°
+    c = np.array([0.0, 360.0])
+    ph = Photometry(c, g, np.vstack([[100.0, 300.0, 120.0, 10.0]] * 2), 1000.0, name="odd")
+    lamps = il.LampSet([[0.0, 0.0, 5.0]], ph)
+    with pytest.warns(UserWarning, match=r"odd.*resampled.*by up to"):
+        e = il.horizontal_illuminance(lamps, [[0.0, 0.0], [2.0, 0.0]])
+    # straight down (γ = 0, a node of every grid) is still exact
+    assert e[0] == pytest.approx(100.0 * 0.8 / 25.0, rel=1e-12)

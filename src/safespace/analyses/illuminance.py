@@ -35,11 +35,15 @@ Reach and cost
 --------------
 Each lamp lights only points within ``reach_factor`` × its mounting height (default 6). Lamps
 are bucketed in a uniform grid whose cells are one (largest) reach wide, and a parallel numba
-kernel visits, for each point, the lamps of the neighbouring cells (read from a contiguous
-cell-ordered copy), gathers those in reach without a branch, and sums their light directly
-(no pair list is built): O(m + P log P + P × c) for m lamps, P points and c lamps in the
-neighbouring cells, K = O(P × lamps in reach) evaluations. One intensity look-up per lamp
-and plane serves both faces of a semi-cylinder/vertical plane (:func:`illuminance_both_faces`).
+kernel takes the points in chunks: it gathers each chunk's lamps in reach from the
+neighbouring cells (a contiguous cell-ordered copy, appended without a branch), then runs
+passes over those pairs, one of which computes the C and γ angles in a branch-free loop that
+LLVM vectorises; no global pair list is built. O(m + P log P + P × c) for m lamps, P points
+and c lamps in the neighbouring cells, K = O(P × lamps in reach) evaluations. One intensity
+look-up per lamp and plane serves both faces of a semi-cylinder/vertical plane
+(:func:`illuminance_both_faces`). Intensity tables are refined once per photometry onto a
+uniform (C, γ) grid whose step divides every tabulated step, which leaves the bilinear
+interpolation unchanged and finds a cell by one multiplication (:func:`_refined`).
 Occlusion adds O(K × e) where e is the number of obstacle edges near the lamp (within its
 reach), after an O(E log E) edge index; ground points inside buildings are found from the
 buildings' bounding boxes over bucketed points (no point objects).
