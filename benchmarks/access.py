@@ -9,7 +9,8 @@ building (edge-snapped, multi-source scipy Dijkstra), pandana's ``nearest_pois``
 build + POI query, node-snapped; pandana is AGPL and used here only as a peer) and networkx
 ``multi_source_dijkstra_path_length`` on the same network; then a maximal-covering siting with
 200 candidates and every building as demand. Targets: safespace no slower than pandana's
-build + query; siting <= 30 s.
+build + query (best of 3 warm runs on each side; the first safespace call in a
+process is shown too); siting <= 30 s.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ def timed_cpu(fn, *a, **kw):
     t, c = time.perf_counter(), time.process_time()
     out = fn(*a, **kw)
     return out, time.perf_counter() - t, time.process_time() - c
+
+
+REPEAT = 3
+
+
+def _best_of(run, *args, **kwargs):
+    """The (result, wall s, CPU s) of the fastest of REPEAT calls of ``run``."""
+    return min((run(*args, **kwargs) for _ in range(REPEAT)), key=lambda r: r[1])
 
 
 def load() -> str:
@@ -108,20 +117,27 @@ def main() -> None:
         router = field.router
         prem_xy = shapely.get_coordinates(field.premises.geometry.values)
         bld_xy = shapely.get_coordinates(b["entrance"].values)
-        # a second run: the first in a process also pays numba's one-off start (cached kernels)
-        _, t_ss2, c_ss2 = timed_cpu(
-            access_field, layout, mode, premises="police", graph=graph, route_spacing_m=None
+        # later runs: the first in a process also pays numba's one-off start (cached
+        # kernels). Both sides get the best of REPEAT runs (the machine is shared).
+        _, t_ss2, c_ss2 = _best_of(
+            timed_cpu,
+            access_field,
+            layout,
+            mode,
+            premises="police",
+            graph=graph,
+            route_spacing_m=None,
         )
         try:
-            pd_out, t_pd, c_pd = pandana_run(router, prem_xy, bld_xy, weight)
+            pd_out, t_pd, c_pd = _best_of(pandana_run, router, prem_xy, bld_xy, weight)
         except ImportError:
             pd_out, t_pd, c_pd = None, float("nan"), float("nan")
         nx_out, t_nx, c_nx = networkx_run(graph, router, prem_xy, bld_xy, weight)
         print(f"  {'':52s} {'wall s':>7s} {'CPU s':>7s}")
         rows = [
             ("safespace access_field, edge-snapped (1st call)", t_ss, c_ss),
-            ("safespace access_field, edge-snapped (2nd call)", t_ss2, c_ss2),
-            ("pandana build + nearest_pois, node-snapped", t_pd, c_pd),
+            ("safespace access_field, edge-snapped (best of 2nd-4th)", t_ss2, c_ss2),
+            ("pandana build + nearest_pois, node-snapped (best of 3)", t_pd, c_pd),
             ("networkx multi_source_dijkstra, node-snapped", t_nx, c_nx),
         ]
         for name, t, c in rows:
@@ -133,7 +149,7 @@ def main() -> None:
             print(
                 f"  target: safespace <= pandana build+query -> "
                 f"1st call {'met' if t_ss <= t_pd else 'MISSED'}, "
-                f"2nd call {'met' if t_ss2 <= t_pd else 'MISSED'} (wall)"
+                f"later calls {'met' if t_ss2 <= t_pd else 'MISSED'} (wall)"
             )
             net = b["distance_m"].to_numpy() if mode == "walk" else b["time_s"].to_numpy()
             both = np.isfinite(net) & np.isfinite(nx_out) & (nx_out < 1e12)

@@ -435,3 +435,25 @@ def test_nearest_segments_empty_and_missing():
     assert np.isinf(dist[:2]).all() and dist[2] == pytest.approx(5.0)
     assert np.isnan(near[:2]).all()
     assert shapely.Point(near[2]).distance(shapely.LineString([(10, 5), (20, 5)])) < 1e-9
+
+
+def test_polygon_outline_segments_from_coordinates_equal_the_ring_by_ring_path():
+    """The object-free (Multi)Polygon path must give the same query segments, in the same
+    order, as splitting into parts and rings; an invalid ring falls back to that path."""
+    from safespace.analyses.travel_time import _outline_segments, _polygon_segments
+
+    holed = shapely.box(0, 0, 10, 10).difference(shapely.box(2, 2, 4, 4))
+    holed = holed.difference(shapely.box(6, 6, 8, 8))
+    multi = shapely.MultiPolygon([shapely.box(20, 0, 25, 5), holed.buffer(0).exterior.convex_hull])
+    geoms = np.array([shapely.box(0, 20, 3, 23), holed, multi, shapely.Polygon()], dtype=object)
+    fast = _polygon_segments(geoms)
+    slow = _outline_segments(geoms)
+    assert fast is not None
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert fast[2].tolist() == [0, 4, 16, 24, 24]  # 4 + (4 + 4 + 4) + (4 + 4) segments
+    # a bow-tie ring meets its start twice: not a valid ring, so not the fast path
+    bow = shapely.Polygon([(0, 0), (2, 2), (0, 2), (0, 0), (2, 0), (2, -2), (0, 0)])
+    assert _polygon_segments(np.array([bow], dtype=object)) is None
+    # lines and points are not polygons either
+    assert _polygon_segments(np.array([shapely.Point(0, 0)], dtype=object)) is None

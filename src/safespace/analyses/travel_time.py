@@ -370,7 +370,7 @@ def _unvisited_bound(x0, x1, y0, y1, i0, i1, j0, j1, gx, gy, h, nx, ny):
     return lb
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _grid_nearest(qa, qb, qstart, g_a, g_b, start, items, grid, seg_key, tol):
     """Nearest grid segment to each query: a polyline of segments ``qa[k]``–``qb[k]`` for k in
     ``qstart[q]:qstart[q + 1]`` (a point is one zero-length segment).
@@ -396,7 +396,7 @@ def _grid_nearest(qa, qb, qstart, g_a, g_b, start, items, grid, seg_key, tol):
     frac = np.zeros(n)
     other = np.full(n, np.inf)
     near = np.full((n, 2), np.nan)
-    for q in range(n):
+    for q in numba.prange(n):  # queries are independent
         k0 = qstart[q]
         k1 = qstart[q + 1]
         if k1 == k0:
@@ -499,21 +499,111 @@ def _grid_nearest(qa, qb, qstart, g_a, g_b, start, items, grid, seg_key, tol):
 # --------------------------------------------------------------------------------------------
 
 
+def _outline_segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Query segments (a, b) of every geometry's outline, grouped by geometry (CSR start).
+
+    Any geometry type: polygon rings, lines, and points as zero-length segments.
+    """
+    n = len(geoms)
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    ptype = shapely.get_type_id(parts)
+    # polygons with holes give their rings; a polygon without holes has the coordinates
+    # of its exterior ring (the common case, and the fast one); lines and points stand
+    # for themselves
+    holed = np.flatnonzero((ptype == 3) & (shapely.get_num_interior_rings(parts) > 0))
+    plain = np.setdiff1d(np.arange(len(parts)), holed)
+    rings, ring_of = shapely.get_rings(parts[holed], return_index=True)
+    lines = np.r_[rings, parts[plain]]
+    part_idx = np.r_[holed[ring_of], plain]
+    order = np.argsort(part_idx, kind="stable")  # the parts' order, rings in ring order
+    lines, line_of = lines[order], part_of[part_idx[order]].astype(np.int64)
+    xy, vert_of = shapely.get_coordinates(lines, return_index=True)
+    same = np.r_[False, vert_of[1:] == vert_of[:-1]]
+    k = np.flatnonzero(same)
+    # a line's segments; a point (one vertex) is a zero-length segment
+    lone = np.flatnonzero(~same & ~np.r_[same[1:], False])
+    qa = np.r_[xy[k - 1], xy[lone]]
+    qb = np.r_[xy[k], xy[lone]]
+    owner = line_of[np.r_[vert_of[k], vert_of[lone]]]
+    order = np.argsort(owner, kind="stable")
+    qa, qb, owner = qa[order], qb[order], owner[order]
+    qstart = np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
+    return qa, qb, qstart
+
+
+def _polygon_segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`_outline_segments` for (Multi)Polygons straight from their coordinates (no
+    part or ring objects are made); None for other inputs.
+
+    A geometry's coordinates are its rings one after another, each closed; a ring ends at
+    the first later vertex equal to its first. A valid ring meets its start nowhere else;
+    when the rings found do not match the rings counted, the general path is taken.
+    """
+    if len(geoms) == 0 or shapely.is_missing(geoms).any():
+        return None
+    kind = shapely.get_type_id(geoms)
+    if not np.isin(kind, (3, 6)).all():
+        return None
+    polys = np.r_[geoms[kind == 3], shapely.get_parts(geoms[kind == 6])]
+    polys = polys[~shapely.is_empty(polys)]
+    rings = len(polys) + int(shapely.get_num_interior_rings(polys).sum())
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    k, closed = _ring_segment_ends(xy, owner.astype(np.int64))
+    if closed != rings:  # a ring that meets its start twice (invalid): the general path
+        return None
+    qstart = np.searchsorted(owner[k], np.arange(len(geoms) + 1)).astype(np.int64)
+    return xy[k - 1], xy[k], qstart
+
+
+@numba.njit(cache=True)
+def _ring_segment_ends(xy, owner):
+    """Indices k such that (k − 1, k) is a ring segment (same geometry, same ring), and the
+    number of rings closed (−1 when a geometry's coordinates end inside a ring). O(n)."""
+    n = len(owner)
+    out = np.empty(n, np.int64)
+    m = 0
+    closed = 0
+    start = 0
+    for k in range(1, n):
+        if owner[k] != owner[k - 1] or start < 0:
+            if start >= 0:
+                return out[:0], -1  # a geometry ended inside a ring: not closed rings
+            start = k  # a new geometry, or the previous vertex closed a ring
+            continue
+        out[m] = k
+        m += 1
+        if k - start >= 3 and xy[k, 0] == xy[start, 0] and xy[k, 1] == xy[start, 1]:
+            start = -1
+            closed += 1
+    if n and start >= 0:
+        return out[:0], -1
+    return out[:m], closed
+
+
 @dataclass
 class Snap:
-    """Points snapped to edges: edge index, fraction along it, leg length, snapped point."""
+    """Points snapped to edges: edge index, fraction along it, leg length, snapped point
+    (``xy``, NaN where not snapped; ``point`` makes the shapely points on demand)."""
 
     edge: np.ndarray
     frac: np.ndarray
     access_m: np.ndarray
-    point: np.ndarray
+    xy: np.ndarray
 
     def __len__(self) -> int:
         return len(self.edge)
 
+    @property
+    def point(self) -> np.ndarray:
+        """The snapped points as shapely Points (None where not snapped)."""
+        out = np.full(len(self.edge), None, dtype=object)
+        ok = self.edge >= 0
+        out[ok] = shapely.points(self.xy[ok])
+        return out
+
 
 def _empty_snap() -> Snap:
-    return Snap(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.empty(0, object))
+    return Snap(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros((0, 2)))
 
 
 @dataclass
@@ -561,7 +651,8 @@ class Router:
             i, j = index[a], index[b]
             if g is None:
                 g = shapely.linestrings([self.node_xy[i], self.node_xy[j]])
-            length = float(d.get("length", shapely.length(g)))
+            length = d.get("length")
+            length = float(shapely.length(g) if length is None else length)
             us.append(i)
             vs.append(j)
             geoms.append(g)
@@ -592,11 +683,10 @@ class Router:
         # of them and split both
         self.twin = np.full(len(self.u), -1, dtype=np.int64)
         if self.directed and len(self.u):
-            key = {}
-            for e in range(len(self.u)):
-                key[(us[e], vs[e], round(lens[e], 6))] = e
-            for e in range(len(self.u)):
-                t = key.get((vs[e], us[e], round(lens[e], 6)))
+            rl = np.round(np.asarray(lens), 6).tolist()
+            key = {k: e for e, k in enumerate(zip(us, vs, rl, strict=True))}
+            for e, k in enumerate(zip(vs, us, rl, strict=True)):
+                t = key.get(k)
                 if t is not None and t != e:
                     self.twin[e] = t
             primary = (self.twin < 0) | (np.arange(len(self.u)) < self.twin)
@@ -673,29 +763,11 @@ class Router:
         n = len(geoms)
         if n == 0 or self._grid is None:
             return np.full(n, -1, np.int64), np.full(n, np.inf), np.full((n, 2), np.nan)
-        parts, part_of = shapely.get_parts(geoms, return_index=True)
-        ptype = shapely.get_type_id(parts)
-        # polygons with holes give their rings; a polygon without holes has the coordinates
-        # of its exterior ring (the common case, and the fast one); lines and points stand
-        # for themselves
-        holed = np.flatnonzero((ptype == 3) & (shapely.get_num_interior_rings(parts) > 0))
-        plain = np.setdiff1d(np.arange(len(parts)), holed)
-        rings, ring_of = shapely.get_rings(parts[holed], return_index=True)
-        lines = np.r_[rings, parts[plain]]
-        part_idx = np.r_[holed[ring_of], plain]
-        order = np.argsort(part_idx, kind="stable")  # the parts' order, rings in ring order
-        lines, line_of = lines[order], part_of[part_idx[order]].astype(np.int64)
-        xy, vert_of = shapely.get_coordinates(lines, return_index=True)
-        same = np.r_[False, vert_of[1:] == vert_of[:-1]]
-        k = np.flatnonzero(same)
-        # a line's segments; a point (one vertex) is a zero-length segment
-        lone = np.flatnonzero(~same & ~np.r_[same[1:], False])
-        qa = np.r_[xy[k - 1], xy[lone]]
-        qb = np.r_[xy[k], xy[lone]]
-        owner = line_of[np.r_[vert_of[k], vert_of[lone]]]
-        order = np.argsort(owner, kind="stable")
-        qa, qb, owner = qa[order], qb[order], owner[order]
-        qstart = np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
+        ragged = _polygon_segments(geoms)
+        if ragged is not None:
+            qa, qb, qstart = ragged
+        else:
+            qa, qb, qstart = _outline_segments(geoms)
         g = self._grid
         seg, d2, _, d2_other, near = _grid_nearest(
             np.ascontiguousarray(qa),
@@ -760,7 +832,7 @@ class Router:
         n = len(pts)
         if n == 0 or self._grid is None:
             z = np.zeros(n)
-            return Snap(np.full(n, -1, np.int64), z, np.full(n, np.nan), np.full(n, None))
+            return Snap(np.full(n, -1, np.int64), z, np.full(n, np.nan), np.full((n, 2), np.nan))
         missing = shapely.is_missing(pts) | shapely.is_empty(pts)
         is_point = (shapely.get_type_id(pts) == 0) & ~missing
         seg = np.full(n, -1, dtype=np.int64)
@@ -816,9 +888,8 @@ class Router:
         glen = self.geom_length[np.where(ok, edge, 0)]
         frac = np.where(glen > 0, along / np.where(glen > 0, glen, 1.0), 0.0).clip(0.0, 1.0)
         access = np.where(ok, np.hypot(*(xy - on_xy).T), np.nan)
-        on = np.full(n, None, dtype=object)
-        on[ok] = shapely.points(on_xy[ok])
-        return Snap(edge, np.where(ok, frac, 0.0), access, on)
+        on_xy[~ok] = np.nan
+        return Snap(edge, np.where(ok, frac, 0.0), access, on_xy)
 
     def _pieces(self, snaps: list[Snap]) -> tuple[tuple[np.ndarray, ...], list[np.ndarray], int]:
         """Split snapped edges; return the piece arrays and each snap list's node ids."""
