@@ -125,3 +125,28 @@ def test_process_pool_gives_byte_identical_outputs(tmp_path, real_sites, executo
     assert list(a["status"]) == list(b["status"])
     inline, pool = _outputs(tmp_path / "inline"), _outputs(tmp_path / "pool")
     assert len(inline) == 8 and inline == pool
+
+
+def test_largest_sites_start_first_and_the_summary_keeps_manifest_order(tmp_path):
+    """Longest-processing-time order: executors get the biggest inputs first, so a batch
+    does not end with one large site running alone; the summary stays in manifest order."""
+    from safespace.batch.executors import InlineExecutor
+
+    sizes = {"small": 1, "big": 12, "middle": 5}
+    lines = ["id,input"]
+    for name, n in sizes.items():
+        write_site(tmp_path / f"{name}.geojson", n)
+        lines.append(f"{name},{name}.geojson")
+    (tmp_path / "sites.csv").write_text("\n".join(lines) + "\n")
+
+    started = []
+
+    class Recording(InlineExecutor):
+        def map_unordered(self, fn, items):
+            started.extend(item["spec"]["id"] for item in items)
+            yield from super().map_unordered(fn, items)
+
+    summary = run(tmp_path / "sites.csv", outdir=tmp_path / "out", executor=Recording())
+    assert started == ["big", "middle", "small"]
+    assert summary["site_id"].tolist() == ["small", "big", "middle"]
+    assert (summary["status"] == "ok").all()

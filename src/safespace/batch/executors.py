@@ -132,6 +132,12 @@ class ProcessExecutor(Executor):
         self._pool = None
 
 
+_QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+}
+
+
 class DaskExecutor(Executor):
     """Dask distributed: a scheduler address, ``"local"`` for a LocalCluster, or a Client.
 
@@ -165,13 +171,18 @@ class DaskExecutor(Executor):
         if isinstance(scheduler, distributed.Client):
             self.client, self._own_client = scheduler, False
         elif scheduler in (None, "local"):
-            self._cluster = distributed.LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            )
+            import dask
+
+            # No dashboard, so no one reads the workers' statistical profiler (it samples
+            # the task's stack every 10 ms, taking the GIL) or the GIL monitor: turn both off.
+            with dask.config.set(_QUIET_WORKERS):
+                self._cluster = distributed.LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                )
             self.client = distributed.Client(self._cluster)
         else:
             try:

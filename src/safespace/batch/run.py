@@ -161,9 +161,15 @@ def run(
         slots.append(n)
 
     if payloads:
+        # Largest inputs first (longest-processing-time order): the last sites to finish are
+        # then small ones, so workers do not sit idle while one big site runs alone.
+        order = sorted(range(len(payloads)), key=lambda i: -_input_size(payloads[i]["spec"]))
+        payloads = [payloads[i] for i in order]
+        slots = [slots[i] for i in order]
         runner, owned = make_executor(executor, workers=workers, scheduler=scheduler)
         for payload in payloads:
             payload["threads"] = runner.task_threads
+            payload["worker_process"] = runner.name != "inline"
         try:
             for i, result, error in runner.map_unordered(run_site, payloads):
                 payload = payloads[i]
@@ -189,3 +195,16 @@ def run(
     write_csv(frame, root)
     write_index(frame, root)
     return frame
+
+
+def _input_size(spec: dict[str, Any]) -> int:
+    """Bytes of a site's input and context files: a proxy for its run time (0 if unknown)."""
+    size = 0
+    for key in ("input", "context"):
+        path = spec.get(key)
+        if path:
+            try:
+                size += Path(path).stat().st_size
+            except (OSError, TypeError, ValueError):
+                pass
+    return size
