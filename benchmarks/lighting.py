@@ -108,9 +108,9 @@ def _kernel_lines(label, lamps, pts):
 
     h_only, all3 = np.array([True, False, False]), np.array([True, True, True])
     fused(h_only)
-    t, _ = _best(lambda: fused(h_only), repeat=5)
+    t, _ = _best(lambda: fused(h_only), repeat=10)
     _line("  point kernel, E_h only (C-γ bilinear)", k, t)
-    t, _ = _best(lambda: fused(all3), repeat=5)
+    t, _ = _best(lambda: fused(all3), repeat=10)
     _line("  point kernel, E_h + 2 faces E_sc/E_v (2K)", 2 * k, t)
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
