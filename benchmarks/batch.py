@@ -136,8 +136,9 @@ def main() -> None:
         "--workload",
         choices=["installed", "sightlines"],
         default="sightlines",
-        help="installed: only the installed rules (today just input checks, ~0.1 s a site); "
-        "sightlines: also a stand-in rule computing the walk network and isovists",
+        help="installed: the installed rules (input checks, sightlines, lighting, "
+        "permeability, police access); sightlines: the input checks and a fixed stand-in "
+        "rule computing the walk network and isovists (the figures kept since the start)",
     )
     args = parser.parse_args()
     global EXTRA
