@@ -136,9 +136,9 @@ def main() -> None:
         "--workload",
         choices=["installed", "sightlines"],
         default="sightlines",
-        help="installed: the installed rules (input checks, sightlines, lighting, "
-        "permeability, police access); sightlines: the input checks and a fixed stand-in "
-        "rule computing the walk network and isovists (the figures kept since the start)",
+        help="installed: every installed rule (the default profile: input checks, "
+        "sightlines, lighting, permeability, police access); sightlines: those plus the "
+        "stand-in rule XB001 (walk network and isovists), the workload of the first figures",
     )
     args = parser.parse_args()
     global EXTRA
