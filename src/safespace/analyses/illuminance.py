@@ -270,33 +270,44 @@ def _atan2(y, x):
 
 
 @nb.njit(cache=True, inline="always")
+def _table_cell(c_deg, gam, g_lo, c0, c_inv, g_inv, offset, nc, ng):
+    """Flat index of the lower-left corner of (C, γ)'s cell in a refined table starting at
+    ``offset`` (nc × ng, C-major), and the weights along C and γ. Branch-free; γ is clamped
+    into the table (the caller tests the span), C wraps at 360°."""
+    cc = c_deg - c0
+    cc = min(max(cc - 360.0 * np.floor(cc * (1.0 / 360.0)), 0.0), 360.0)
+    fc = cc * c_inv
+    fg = min(max(gam - g_lo, 0.0), 180.0) * g_inv
+    ic = min(int(fc), nc - 2)
+    ig = min(int(fg), ng - 2)
+    return offset + ic * ng + ig, fc - ic, fg - ig
+
+
+@nb.njit(cache=True, inline="always")
+def _bilinear(i_all, base, ng, tc, tg):
+    """Bilinear blend of the table cell whose lower-left corner is ``base``."""
+    i00 = i_all[base]
+    i01 = i_all[base + 1]
+    i10 = i_all[base + ng]
+    i11 = i_all[base + ng + 1]
+    return (i00 + (i01 - i00) * tg) * (1.0 - tc) + (i10 + (i11 - i10) * tg) * tc
+
+
+@nb.njit(cache=True, inline="always")
 def _table_intensity(lamps, li, c_deg, gam, i_all):
     """Maintained intensity (cd × flux scale × MF) of lamp ``li`` at (C, γ) in degrees.
 
     Bilinear on the lamp's refined uniform table (see :func:`_refined`); 0 outside its γ span.
     """
     # lamps columns 9-16: first γ, last γ, first C, 1/ΔC, 1/Δγ, table offset, nC, nγ
-    g_lo = lamps[li, 9]
-    if gam < g_lo or gam > lamps[li, 10]:
+    if gam < lamps[li, 9] or gam > lamps[li, 10]:
         return 0.0
-    c0 = lamps[li, 11]
-    cc = c_deg - c0
-    cc = min(max(cc - 360.0 * np.floor(cc * (1.0 / 360.0)), 0.0), 360.0)
-    fc = cc * lamps[li, 12]
-    fg = (gam - g_lo) * lamps[li, 13]
-    nc = int(lamps[li, 15])
     ng = int(lamps[li, 16])
-    ic = min(int(fc), nc - 2)
-    ig = min(int(fg), ng - 2)
-    tc = fc - ic
-    tg = fg - ig
-    base = int(lamps[li, 14]) + ic * ng + ig
-    i00 = i_all[base]
-    i01 = i_all[base + 1]
-    i10 = i_all[base + ng]
-    i11 = i_all[base + ng + 1]
-    inten = (i00 + (i01 - i00) * tg) * (1.0 - tc) + (i10 + (i11 - i10) * tg) * tc
-    return inten * lamps[li, 7]
+    base, tc, tg = _table_cell(
+        c_deg, gam, lamps[li, 9], lamps[li, 11], lamps[li, 12], lamps[li, 13],
+        int(lamps[li, 14]), int(lamps[li, 15]), ng,
+    )  # fmt: skip
+    return _bilinear(i_all, base, ng, tc, tg) * lamps[li, 7]
 
 
 @nb.njit(cache=True, inline="always")
@@ -568,17 +579,12 @@ def _point_kernel(
                 ok = (gam >= g_lo) & (gam <= lc[1, q]) & (d2 > 1e-12)
                 if plane == 0:
                     ok = ok & (dz < 0.0)
-                cc = c_deg - lc[2, q]
-                cc = min(max(cc - 360.0 * np.floor(cc * (1.0 / 360.0)), 0.0), 360.0)
-                fc = cc * lc[3, q]
-                fg = min(max(gam - g_lo, 0.0), 180.0) * lc[4, q]
                 ng = int(lc[7, q])
-                ic = min(int(fc), int(lc[6, q]) - 2)
-                ig = min(int(fg), ng - 2)
-                wc[q] = fc - ic
-                wg[q] = fg - ig
+                base[q], wc[q], wg[q] = _table_cell(
+                    c_deg, gam, g_lo, lc[2, q], lc[3, q], lc[4, q], int(lc[5, q]),
+                    int(lc[6, q]), ng,
+                )  # fmt: skip
                 ngs[q] = ng
-                base[q] = int(lc[5, q]) + ic * ng + ig
                 d2 = max(d2, 1e-12)
                 light[q] = (lc[8, q] if ok else 0.0) / (d2 * np.sqrt(d2))
             if occl:
@@ -597,15 +603,7 @@ def _point_kernel(
                     ):  # fmt: skip
                         light[q] = 0.0
             for q in range(kk):  # pass 4: the table look-up
-                b0 = base[q]
-                ng = ngs[q]
-                tc = wc[q]
-                tg = wg[q]
-                i00 = i_all[b0]
-                i01 = i_all[b0 + 1]
-                i10 = i_all[b0 + ng]
-                i11 = i_all[b0 + ng + 1]
-                light[q] *= (i00 + (i01 - i00) * tg) * (1.0 - tc) + (i10 + (i11 - i10) * tg) * tc
+                light[q] *= _bilinear(i_all, base[q], ngs[q], wc[q], wg[q])
             for p in range(p0, p1):
                 q0 = seg[p - p0]
                 q1 = seg[p - p0 + 1]
