@@ -137,6 +137,10 @@ def test_proposed_premises_unlit_and_not_overlooked():
     f = findings(run(lay, "PA003"))
     assert len(f) == 1
     assert "unlit" in f[0].message and "overlooks" in f[0].message
+    # one straight footway: integration is undefined everywhere, so that test is skipped
+    # (said in the evidence), never reported as a poorly integrated street
+    assert "integration (undefined on every street segment)" in f[0].evidence["skipped"]
+    assert f[0].evidence["integration_800"] is None and "integrat" not in f[0].message
     # a lamp and an opposite front door fix both
     lay2 = safespace.load(
         collection(

@@ -331,12 +331,19 @@ def premises_placement(site: Site) -> Iterator[Finding | Metric]:
     try:
         seg = site.analysis(_integration_segments)
         vals = seg["integration_800"].to_numpy(float)
-        cut = float(np.nanquantile(vals, float(site.params["integration_quantile"])))
-        tree = shapely.STRtree(seg.geometry.values)
-        _, si = tree.query_nearest(pts, all_matches=False)
-        for i, s in enumerate(si):
-            integ_val[i] = float(vals[s])
-            integ_ok[i] = bool(vals[s] >= cut)
+        if not np.isfinite(vals).any():
+            # no segment has a defined integration (e.g. no segment reaches another within
+            # 800 m): nothing to compare a door against, so the test is skipped, not failed
+            skipped.append("integration (undefined on every street segment)")
+            cut = None
+        else:
+            cut = float(np.nanquantile(vals, float(site.params["integration_quantile"])))
+            tree = shapely.STRtree(seg.geometry.values)
+            _, si = tree.query_nearest(pts, all_matches=False)
+            for i, s in enumerate(si):
+                if np.isfinite(vals[s]):
+                    integ_val[i] = float(vals[s])
+                    integ_ok[i] = bool(vals[s] >= cut)
     except (ImportError, InputError, ValueError, KeyError):
         skipped.append("integration (space-syntax analysis not available)")
         cut = None
