@@ -768,19 +768,7 @@ class Router:
             qa, qb, qstart = ragged
         else:
             qa, qb, qstart = _outline_segments(geoms)
-        g = self._grid
-        seg, d2, _, d2_other, near = _grid_nearest(
-            np.ascontiguousarray(qa),
-            np.ascontiguousarray(qb),
-            qstart,
-            g.a,
-            g.b,
-            g.start,
-            g.items,
-            g.params,
-            self._seg_key,
-            _TIE_M,
-        )
+        seg, d2, _, d2_other, near = self._search(qa, qb, qstart)
         dist = np.sqrt(d2)
         redo = np.flatnonzero((seg >= 0) & (np.sqrt(d2_other) <= dist + _TIE_M))
         if len(redo) and self._tree is not None:
@@ -794,6 +782,15 @@ class Router:
             line = shapely.shortest_line(g[qi], self._seg_geom[ti])
             near[redo[qi]] = shapely.get_coordinates(shapely.get_point(line, 0))
         return seg, dist, near
+
+    def _search(self, qa: np.ndarray, qb: np.ndarray, qstart: np.ndarray) -> tuple:
+        """:func:`_grid_nearest` of the query polylines (segments qa–qb grouped by qstart)
+        over this network's segment grid."""
+        g = self._grid
+        return _grid_nearest(
+            np.ascontiguousarray(qa), np.ascontiguousarray(qb), qstart, g.a, g.b, g.start,
+            g.items, g.params, self._seg_key, _TIE_M,
+        )  # fmt: skip
 
     def _break_ties(
         self, geoms: np.ndarray, seg: np.ndarray, dist: np.ndarray, other: np.ndarray
@@ -839,21 +836,9 @@ class Router:
         t = np.zeros(n)
         xy = np.zeros((n, 2))
         if is_point.any():
-            g = self._grid
             xy[is_point] = shapely.get_coordinates(pts[is_point])
             q = np.ascontiguousarray(xy[is_point])
-            s_p, d_p, t_p, d_o, _ = _grid_nearest(
-                q,
-                q,
-                np.arange(len(q) + 1, dtype=np.int64),
-                g.a,
-                g.b,
-                g.start,
-                g.items,
-                g.params,
-                self._seg_key,
-                _TIE_M,
-            )
+            s_p, d_p, t_p, d_o, _ = self._search(q, q, np.arange(len(q) + 1, dtype=np.int64))
             s_t = self._break_ties(pts[is_point], s_p, np.sqrt(d_p), np.sqrt(d_o))
             changed = s_t != s_p
             if changed.any():  # the fraction along the segment the tree chose
