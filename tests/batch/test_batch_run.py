@@ -150,3 +150,18 @@ def test_largest_sites_start_first_and_the_summary_keeps_manifest_order(tmp_path
     assert started == ["big", "middle", "small"]
     assert summary["site_id"].tolist() == ["small", "big", "middle"]
     assert (summary["status"] == "ok").all()
+
+
+def test_tasks_in_the_callers_process_never_freeze_its_heap(tmp_path):
+    """gc.freeze() is for worker processes only: a thread pool runs sites in this process,
+    whose objects must stay collectable."""
+    import gc
+    from concurrent.futures import ThreadPoolExecutor
+
+    write_site(tmp_path / "a.geojson", 2)
+    (tmp_path / "sites.csv").write_text("id,input\na,a.geojson\n")
+    before = gc.get_freeze_count()
+    with ThreadPoolExecutor(1) as pool:
+        summary = run(tmp_path / "sites.csv", outdir=tmp_path / "out", executor=pool)
+    assert (summary["status"] == "ok").all()
+    assert gc.get_freeze_count() == before

@@ -169,7 +169,7 @@ def run(
         runner, owned = make_executor(executor, workers=workers, scheduler=scheduler)
         for payload in payloads:
             payload["threads"] = runner.task_threads
-            payload["worker_process"] = runner.name != "inline"
+            payload["caller_pid"] = os.getpid()
         try:
             for i, result, error in runner.map_unordered(run_site, payloads):
                 payload = payloads[i]

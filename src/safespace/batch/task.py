@@ -122,7 +122,8 @@ def freeze_baseline() -> None:
     A site makes hundreds of thousands of objects and so triggers full collections, and a
     full collection walks every tracked object: without this a Dask worker (~120k objects
     of its own) pays more per collection than a pool worker (~90k). Objects a site makes
-    are still collected as usual. Never done in the caller's process (inline runs).
+    are still collected as usual. Never done in the caller's own process: inline runs, a
+    thread pool passed as the executor, or an in-process Dask cluster share its pid.
     """
     global _baseline_frozen
     if not _baseline_frozen:
@@ -139,8 +140,9 @@ def run_site(payload: dict[str, Any]) -> dict[str, Any]:
     payload
         ``spec`` (dict with id, input, context), ``folder`` (the site's output folder),
         ``formats``, ``profile`` (a resolved Profile), ``profile_sha256``, ``extra_rules``,
-        ``threads`` (numba threads for this task, or None), ``worker_process`` (true when
-        the task runs in a worker process of its own: see :func:`freeze_baseline`).
+        ``threads`` (numba threads for this task, or None), ``caller_pid`` (the pid of the
+        process that submitted the batch: a task in another process calls
+        :func:`freeze_baseline`).
 
     Returns
     -------
@@ -159,7 +161,7 @@ def run_site(payload: dict[str, Any]) -> dict[str, Any]:
         folder.mkdir(parents=True, exist_ok=True)
         _clear_stale(folder)
         limit_threads(payload.get("threads"))
-        if payload.get("worker_process"):
+        if payload.get("caller_pid") not in (None, os.getpid()):
             freeze_baseline()
         registry = registry_with(tuple(payload.get("extra_rules", ())))
         result = assess(
