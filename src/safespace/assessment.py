@@ -12,13 +12,21 @@ from typing import Any
 import geopandas as gpd
 
 from safespace._version import __version__
-from safespace.findings import AREAS, Finding, InputNote, Metric, Score, severity_rank
+from safespace.findings import (
+    SEVERITY_PENALTY,  # noqa: F401  (re-exported for the comparison report)
+    Finding,
+    InputNote,
+    Issue,
+    Metric,
+    Score,
+    severity_rank,
+)
+from safespace.issues import group_issues
 from safespace.layout import Layout, layout_from
+from safespace.moderation import moderate
 from safespace.rules.engine import Rule, Site, discover_rules, run_rule, select_rules
 from safespace.rules.profiles import Profile, load_profile
-
-# Points an area loses per finding when its rules give no score of their own.
-SEVERITY_PENALTY = {"info": 0.0, "low": 3.0, "medium": 8.0, "high": 15.0}
+from safespace.scoring import area_coverage, area_scores
 
 
 @dataclass
@@ -49,6 +57,12 @@ class Assessment:
         Rules that raised, with their errors.
     provenance
         safespace version, profile name and hash, rules run, and each input's SHA-256.
+    issues
+        The findings grouped by place (:class:`~safespace.findings.Issue`), in priority
+        order; every finding belongs to exactly one (``Finding.issue_id``).
+    coverage
+        Per rule area: the share of it that could be assessed from measured data
+        (``assessable_share``, None when not known), and its data gaps.
     layout
         The layout that was assessed (not serialised).
     """
@@ -62,6 +76,8 @@ class Assessment:
     layout: Layout | None = field(default=None, repr=False)
     profile: Profile | None = field(default=None, repr=False)
     site: Site | None = field(default=None, repr=False)
+    issues: list[Issue] = field(default_factory=list)
+    coverage: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def analysis(self, func: Callable[..., Any], /, **kwargs: Any) -> Any:
         """A shared analysis of the assessed layout, reusing what the rules computed.
@@ -91,7 +107,7 @@ class Assessment:
     def summary_line(self) -> str:
         """One line: finding counts by severity, scores, failures."""
         c = self.counts()
-        scores = ", ".join(f"{a} {s.value:.0f}" for a, s in self.scores.items())
+        scores = ", ".join(f"{a} {s.label()}" for a, s in self.scores.items())
         line = (
             f"{len(self.findings)} findings ({c['high']} high, {c['medium']} medium, "
             f"{c['low']} low, {c['info']} info)"
@@ -146,37 +162,6 @@ class Assessment:
         from safespace.io.writers import write_any
 
         return write_any(self, path, format)
-
-
-def _area_scores(
-    findings: list[Finding], given: list[Score], areas_run: Iterable[str]
-) -> dict[str, Score]:
-    by_area: dict[str, list[Score]] = {}
-    for s in given:
-        by_area.setdefault(s.area, []).append(s)
-    scores = {}
-    for area in AREAS:
-        if area not in areas_run:
-            continue
-        if area in by_area:
-            parts = by_area[area]
-            value = sum(s.value for s in parts) / len(parts)
-            scores[area] = Score(area, round(value, 1), "; ".join(s.explanation for s in parts))
-            continue
-        mine = [f for f in findings if f.area == area]
-        c = Counter(f.severity for f in mine)
-        value = max(0.0, 100.0 - sum(SEVERITY_PENALTY[s] * n for s, n in c.items()))
-        if mine:
-            detail = ", ".join(f"{c[s]} {s}" for s in ("high", "medium", "low", "info") if c[s])
-            why = (
-                f"{len(mine)} finding(s) ({detail}); 100 less "
-                f"{', '.join(f'{SEVERITY_PENALTY[s]:g}' for s in ('high', 'medium', 'low'))} "
-                "per high/medium/low finding"
-            )
-        else:
-            why = "no findings from the rules that ran"
-        scores[area] = Score(area, round(value, 1), why)
-    return scores
 
 
 def _sort_key(f: Finding) -> tuple:
@@ -247,7 +232,12 @@ def assess(
                 metrics.setdefault(item.area or rule_.area, {})[item.key] = item.value
             else:
                 given_scores.append(item)
+    moderate(findings, layout, registry, prof)
     findings.sort(key=_sort_key)
+    for n, f in enumerate(findings, start=1):
+        f.id = f"{f.rule_id}-{n:04d}"
+    coverage = area_coverage(findings, metrics, areas_run)
+    issues = group_issues(findings, layout, prof)
     provenance = {
         "safespace_version": __version__,
         "profile": prof.name,
@@ -258,7 +248,7 @@ def assess(
     }
     return Assessment(
         findings=findings,
-        scores=_area_scores(findings, given_scores, areas_run),
+        scores=area_scores(findings, given_scores, metrics, coverage, areas_run),
         metrics=metrics,
         notes=list(layout.notes),
         failures=failures,
@@ -266,4 +256,6 @@ def assess(
         layout=layout,
         profile=prof,
         site=site,
+        issues=issues,
+        coverage=coverage,
     )

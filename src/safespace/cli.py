@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--boundary", help="the site boundary (a polygon file)")
     a.add_argument("--police", help="police premises outside the layout (points or polygons)")
     a.add_argument(
+        "--complete",
+        metavar="LAYERS",
+        help="layers of the input that are complete, e.g. lamps,emergency_phones,police,"
+        "entrances ('all' or 'none'); default: an OSM extract is partial, a drawing complete "
+        "(see docs/data.md)",
+    )
+    a.add_argument(
         "--profile",
         default="default",
         help="a built-in profile name or a TOML file (default: %(default)s)",
@@ -160,6 +167,7 @@ def _cmd_assess(args) -> int:
         crs=args.crs,
         boundary=args.boundary,
         police=args.police,
+        complete=args.complete,
     )
     progress(f"read {layout!r}")
     rules = [r for r in args.rules.split(",") if r] if args.rules else None

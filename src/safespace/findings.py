@@ -12,6 +12,29 @@ Severity = Literal["info", "low", "medium", "high"]
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high")
 AREAS: tuple[str, ...] = ("sightlines", "lighting", "permeability", "police_access")
 
+#: The planning weight of each severity: what a consultation response does with it.
+#: ``objection`` — the scheme should not be approved as drawn; ``amend`` — the layout should
+#: change before approval; ``condition`` — acceptable if secured by a planning condition;
+#: ``advisory`` — a note for the applicant (data gaps, context, unverified thresholds).
+PLANNING_WEIGHT: dict[str, str] = {
+    "high": "objection",
+    "medium": "amend",
+    "low": "condition",
+    "info": "advisory",
+}
+
+#: How a finding knows what it says. ``measured``: the data it needs was present;
+#: ``modelled``: a documented default stood in (the assumptions are listed in
+#: ``evidence["assumptions"]``); ``data-gap``: it could not be assessed from the data.
+BASES: tuple[str, ...] = ("measured", "modelled", "data-gap")
+
+#: Where a finding lies: inside the red line of a proposal, or in the existing area around
+#: it (everything is ``context`` when no site boundary was given: nothing is proposed).
+SCOPES: tuple[str, ...] = ("proposal", "context")
+
+#: Points an area's legacy score lost per finding; kept for the comparison report's tally.
+SEVERITY_PENALTY = {"info": 0.0, "low": 3.0, "medium": 8.0, "high": 15.0}
+
 
 def severity_rank(severity: str) -> int:
     """Order of a severity: info 0, low 1, medium 2, high 3."""
@@ -50,6 +73,21 @@ class Finding:
         ``secured-by-design`` or ``connectivity``).
     features
         Ids of the input features involved.
+    basis
+        ``measured``, ``modelled`` or ``data-gap`` (see :data:`BASES`).
+    rests_on
+        Names of the rule parameters (thresholds) the finding's severity rests on; a
+        threshold whose source is marked ``[unverified]`` cannot lift it above advisory.
+    id
+        ``SL001-0003``: the rule id and the finding's place in the assessment's order
+        (filled in by the assessment; stable for the same input and profile).
+    scope
+        ``proposal`` or ``context`` (filled in by the assessment from the site boundary).
+    issue_id
+        The :class:`Issue` the finding belongs to (filled in by the assessment).
+    moderation
+        Why the assessment lowered the rule's severity (data gap, context, data edge,
+        unverified threshold), each as a sentence; empty when it did not.
     """
 
     rule_id: str = ""
@@ -63,9 +101,28 @@ class Finding:
     area: str = ""
     view: str | None = None
     features: list[str] = field(default_factory=list)
+    basis: str = "measured"
+    rests_on: list[str] = field(default_factory=list)
+    id: str = ""
+    scope: str = ""
+    issue_id: str = ""
+    moderation: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         severity_rank(self.severity)
+        if self.basis not in BASES:
+            raise ValueError(f"unknown basis {self.basis!r}; use one of {BASES}")
+
+    @property
+    def planning_weight(self) -> str:
+        """``objection``, ``amend``, ``condition`` or ``advisory`` (:data:`PLANNING_WEIGHT`)."""
+        return PLANNING_WEIGHT[self.severity]
+
+    def moderate(self, severity: str, reason: str) -> None:
+        """Lower the severity to at most ``severity``, recording why (never raises it)."""
+        if severity_rank(self.severity) > severity_rank(severity):
+            self.moderation.append(f"{reason} (rule said {self.severity})")
+            self.severity = severity
 
 
 @dataclass(frozen=True)
@@ -80,15 +137,99 @@ class Metric:
 
 @dataclass(frozen=True)
 class Score:
-    """An area's score, 0 (worst) to 100 (best), with a one-line explanation."""
+    """An area's score, 0 (worst) to 100 (best), with a one-line explanation.
+
+    ``value`` is None when nothing in the area could be assessed (*not assessable*: not a
+    number, never 0 or 100). ``confidence`` is the share (0–1) of the area that could be
+    assessed from measured data, when known.
+    """
 
     area: str
-    value: float
+    value: float | None
     explanation: str
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
-        if not (0.0 <= self.value <= 100.0) or math.isnan(self.value):
+        if self.value is not None and (
+            math.isnan(self.value) or not (0.0 <= self.value <= 100.0)
+        ):
             raise ValueError(f"score for {self.area} must lie in 0..100, got {self.value}")
+        if self.confidence is not None and not (0.0 <= self.confidence <= 1.0):
+            raise ValueError(f"confidence for {self.area} must lie in 0..1")
+
+    @property
+    def assessable(self) -> bool:
+        """False when the area could not be scored (``value`` is None)."""
+        return self.value is not None
+
+    def label(self) -> str:
+        """The value as text: ``73`` or ``not assessable``."""
+        return "not assessable" if self.value is None else f"{self.value:.0f}"
+
+
+@dataclass
+class Issue:
+    """Findings that concern one place, as one point of a consultation response.
+
+    Attributes
+    ----------
+    id
+        Stable id (``I-`` and a hash of the place key), the same for the same input.
+    place
+        Where, in words from the data: a street or building name, "between … and …", or a
+        grid reference.
+    title
+        A headline naming the problem and the place.
+    severity
+        The worst member finding's severity; ``planning_weight`` says it in planning terms.
+    rules
+        The rule ids of the members, sorted.
+    finding_ids
+        The member findings' ids (``SL001-0003``) in assessment order.
+    areas
+        The rule areas of the members.
+    geometry
+        The union of the members' geometries (layout CRS).
+    extent_m
+        Length of route (m) the issue covers, or the size of its place where it is not a
+        route.
+    evidence
+        One line per member rule: what was measured.
+    recommendation
+        One action answering all the members.
+    priority
+        The ranking score (higher first), see ``docs/scoring.md``; ``priority_terms`` its parts.
+    basis
+        ``measured`` when any member is measured, else ``modelled`` or ``data-gap``.
+    scope
+        ``proposal`` when any member lies in the proposal, else ``context``.
+    key_concern
+        True for the issues the report and response lead with.
+    """
+
+    id: str
+    place: str
+    title: str
+    severity: str
+    rules: list[str]
+    finding_ids: list[str]
+    areas: list[str]
+    geometry: BaseGeometry | None
+    extent_m: float
+    evidence: list[str]
+    recommendation: str
+    priority: float = 0.0
+    priority_terms: dict[str, float] = field(default_factory=dict)
+    basis: str = "measured"
+    scope: str = "context"
+    key_concern: bool = False
+    references: list[str] = field(default_factory=list)
+    kind: str = ""
+
+    @property
+    def planning_weight(self) -> str:
+        """``objection``, ``amend``, ``condition`` or ``advisory``."""
+        return PLANNING_WEIGHT[self.severity]
 
 
 @dataclass(frozen=True)

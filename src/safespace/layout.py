@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,15 @@ from safespace._crs import check_coordinates, choose_metric_crs
 from safespace._hygiene import clean_features, merge_duplicates
 from safespace.errors import InputError
 from safespace.findings import InputNote
-from safespace.io.sources import RawInput, Source, read_source
+from safespace.io.sources import OSM_SUFFIXES, RawInput, Source, read_source
 
 ENTRANCE_SNAP_M = 1.5
+
+#: The layers whose completeness a source declares (``safespace:complete``, ``--complete``).
+#: ``boundary`` is not among them: a red line is given or it is not.
+COMPLETENESS_LAYERS: tuple[str, ...] = tuple(name for name in LAYERS if name != "boundary")
+COMPLETE_TAG = "safespace:complete"
+_OSM_ID = re.compile(r"^(?:id/)?(?:node|way|relation)/-?\d+$")
 
 # The tag that makes an untagged feature part of a layer, for ``load(..., as_layer=...)``.
 LAYER_TAGS = {
@@ -56,6 +64,11 @@ class Layout:
         Every repair, drop, merge or warning made while reading the inputs.
     inputs
         One record per input: ``role`` (proposal/context), ``label`` and ``sha256``.
+    completeness
+        Per origin (``proposal``, ``context``, ``external``), the layers that are
+        *complete* — what is not there is not there (an applicant's drawing) — rather than
+        *partial* (an OpenStreetMap extract: what is not mapped is unknown). See
+        ``docs/data.md``.
     """
 
     crs: CRS
@@ -74,6 +87,33 @@ class Layout:
     parking: gpd.GeoDataFrame
     notes: list[InputNote] = field(default_factory=list)
     inputs: list[dict[str, str]] = field(default_factory=list)
+    completeness: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def is_complete(self, layer: str, origin: str = "proposal") -> bool:
+        """Whether ``layer`` is complete in the part of the layout that came from ``origin``."""
+        return layer in self.completeness.get(origin, frozenset())
+
+    def complete_mask(self, layer: str, origins: Iterable[str]) -> np.ndarray:
+        """Per origin given (e.g. a layer's ``origin`` column): is ``layer`` complete there?"""
+        return np.array([self.is_complete(layer, o) for o in origins], dtype=bool)
+
+    def layer_status(self, origin: str = "proposal") -> dict[str, str]:
+        """``complete`` or ``partial`` for every layer of one origin."""
+        return {
+            name: "complete" if self.is_complete(name, origin) else "partial"
+            for name in COMPLETENESS_LAYERS
+        }
+
+    @property
+    def origins(self) -> list[str]:
+        """The origins present in the layout, proposal first."""
+        seen = {o for frame in self.layers.values() if "origin" in frame for o in frame["origin"]}
+        return [o for o in ("proposal", "context", "external") if o in seen]
+
+    @property
+    def data_extent(self) -> shapely.Geometry:
+        """Where the data describes a place's surroundings (see :func:`data_extent`)."""
+        return data_extent(self)
 
     @property
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
@@ -109,6 +149,30 @@ class Layout:
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in self.summary().items() if v)
         return f"<Layout crs={self.crs.to_string()} {counts} notes={len(self.notes)}>"
+
+
+def data_extent(layout: Layout) -> shapely.Geometry:
+    """Where the data can be trusted to describe the surroundings of a place.
+
+    The convex hull of the buildings (where building data stops, nothing can be said about
+    overlooking or enclosure) intersected with the hull of every feature; the hull of every
+    feature when there are no buildings. O(n log n) in the number of vertices.
+    """
+    whole = getattr(layout, "whole_extent", None)  # a tile answers for the whole layout
+    if whole is not None:
+        return whole
+    geoms = [f.geometry.values for f in layout.layers.values() if not f.empty]
+    if not geoms:
+        return shapely.Polygon()
+    coords = shapely.get_coordinates(np.concatenate(geoms))
+    coords = coords[np.isfinite(coords).all(axis=1)]
+    hull = shapely.convex_hull(shapely.multipoints(coords))
+    if not layout.buildings.empty:
+        pts = shapely.get_coordinates(layout.buildings.geometry.values)
+        b_hull = shapely.convex_hull(shapely.multipoints(pts))
+        if shapely.get_type_id(b_hull) == 3:
+            hull = shapely.intersection(hull, b_hull)
+    return hull
 
 
 def _to_crs(value: Any) -> CRS:
@@ -294,6 +358,7 @@ def load(
     join_tolerance: float = 1.0,
     as_layer: str | None = None,
     police: Source | None = None,
+    complete: Iterable[str] | str | bool | None = None,
 ) -> Layout:
     """Read a layout from GeoJSON, OpenStreetMap, a vector file or a GeoDataFrame.
 
@@ -324,6 +389,13 @@ def load(
         Police premises outside the layout (a file, mapping or frame): they join
         ``layout.police`` with ``origin="external"``. Features without an ``amenity`` tag
         are read as ``amenity=police``.
+    complete
+        The layers of the proposal source that are complete (``"lamps,entrances"``, a list
+        of layer names, ``"all"``/True or ``"none"``/False). Overrides a
+        ``safespace:complete`` property on the site boundary. Default: an OpenStreetMap
+        file (or a GeoJSON whose features carry OSM ids) is partial in every layer; any
+        other drawing is complete in every layer. A context source is always partial
+        unless its own site-boundary feature declares otherwise. See ``docs/data.md``.
 
     Returns
     -------
@@ -419,7 +491,99 @@ def load(
     _assign_entrances(layers)
     _police_access_points(layers)
     _finish_layers(layers, work_crs)
-    return Layout(crs=work_crs, source_crs=source_crs, notes=notes, inputs=inputs, **layers)
+    completeness = {"proposal": _completeness(raw, complete, notes)}
+    if raw_ctx is not None:
+        completeness["context"] = _completeness(raw_ctx, None, notes, role="context")
+    if police is not None:
+        # an external premises file lists the premises it lists: only police is complete
+        completeness["external"] = frozenset({"police"})
+    return Layout(
+        crs=work_crs,
+        source_crs=source_crs,
+        notes=notes,
+        inputs=inputs,
+        completeness=completeness,
+        **layers,
+    )
+
+
+def _is_osm_derived(raw: RawInput) -> bool:
+    """An OSM file, or a file whose feature ids are OSM ids (an Overpass/osm2geojson export)."""
+    label = raw.label.lower()
+    if label.endswith(OSM_SUFFIXES):
+        return True
+    fids = raw.features["fid"] if "fid" in raw.features else ()
+    if len(fids) == 0:
+        return False
+    sample = [str(f) for f in list(fids)[:200]]
+    return sum(bool(_OSM_ID.match(f)) for f in sample) > len(sample) / 2
+
+
+def parse_complete(value: Iterable[str] | str | bool | None, label: str = "") -> frozenset[str]:
+    """The layer names a completeness declaration names (``"lamps,entrances"``, ``"all"``).
+
+    Raises
+    ------
+    InputError
+        A name that is not a layer.
+    """
+    if value is None or value is False:
+        return frozenset()
+    if value is True:
+        return frozenset(COMPLETENESS_LAYERS)
+    names = value.split(",") if isinstance(value, str) else list(value)
+    names = [str(n).strip().lower() for n in names if str(n).strip()]
+    if names in (["all"], ["yes"], ["true"]):
+        return frozenset(COMPLETENESS_LAYERS)
+    if names in ([], ["none"], ["no"], ["false"]):
+        return frozenset()
+    # the singular forms people type
+    alias = {"lamp": "lamps", "entrance": "entrances", "emergency_phone": "emergency_phones",
+             "phones": "emergency_phones", "building": "buildings", "street": "streets"}  # fmt: skip
+    names = [alias.get(n, n) for n in names]
+    unknown = sorted(set(names) - set(COMPLETENESS_LAYERS))
+    if unknown:
+        raise InputError(
+            f"{COMPLETE_TAG}: unknown layer(s) {', '.join(unknown)}; use any of "
+            f"{', '.join(COMPLETENESS_LAYERS)}, or 'all' / 'none'",
+            file=label or None,
+        )
+    return frozenset(names)
+
+
+def _declared(raw: RawInput) -> str | None:
+    for tags in raw.features["tags"] if "tags" in raw.features else ():
+        if isinstance(tags, dict) and tags.get("safespace:role") == "site" and COMPLETE_TAG in tags:
+            return str(tags[COMPLETE_TAG])
+    return None
+
+
+def _completeness(
+    raw: RawInput,
+    given: Iterable[str] | str | bool | None,
+    notes: list[InputNote],
+    role: str = "proposal",
+) -> frozenset[str]:
+    declared = _declared(raw)
+    if given is not None:
+        layers, how = parse_complete(given, raw.label), "as the caller said"
+    elif declared is not None:
+        layers, how = parse_complete(declared, raw.label), f"as its {COMPLETE_TAG} declares"
+    elif role == "context" or _is_osm_derived(raw):
+        layers = frozenset()
+        how = "an OpenStreetMap extract (what is not mapped is unknown)"
+        if role == "context" and not _is_osm_derived(raw):
+            how = "a context source (say otherwise with safespace:complete on its site feature)"
+    else:
+        layers, how = frozenset(COMPLETENESS_LAYERS), "a drawing (what is not drawn is not there)"
+    if layers == frozenset(COMPLETENESS_LAYERS):
+        listed = "complete in every layer"
+    elif layers:
+        listed = f"complete in {', '.join(sorted(layers))}; partial in the others"
+    else:
+        listed = "partial in every layer"
+    notes.append(InputNote("info", "completeness", f"{role}: {listed}, {how}", raw.label))
+    return layers
 
 
 def layout_from(source_or_layout: Source | Layout, **kwargs: Any) -> Layout:

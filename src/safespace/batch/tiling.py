@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 import shapely
 
-from safespace.assessment import Assessment, _area_scores, _sort_key, assess
+from safespace.assessment import Assessment, _sort_key, assess
+from safespace.issues import group_issues
+from safespace.scoring import area_coverage, area_scores
 from safespace.errors import SafespaceError
 from safespace.findings import Finding, Score
 from safespace.layout import Layout, layout_from
@@ -114,6 +116,7 @@ def clip_layout(layout: Layout, region: shapely.Geometry, *, mode: str = "select
         source_crs=layout.source_crs,
         notes=notes,
         inputs=list(layout.inputs),
+        completeness=dict(layout.completeness),
         **layers,
     )
 
@@ -124,6 +127,8 @@ class TileLayout(Layout):
     asking "is this inside the site?" answers as it would untiled."""
 
     whole_site: shapely.Geometry | None = None
+    #: the whole layout's data extent: a tile's edge is not where the data stops
+    whole_extent: shapely.Geometry | None = None
 
     @property
     def site_polygon(self) -> shapely.Geometry:
@@ -262,7 +267,7 @@ def merge_tiles(
             if len(group) > len(unlocated.get(key, ())):
                 unlocated[key] = group
         # A score equal to the one the tile's own findings imply was derived, not given.
-        derived = _area_scores(res["findings"], [], res["scores"].keys())
+        derived = area_scores(res["findings"], [], res["metrics"], {}, res["scores"].keys())
         for area, score in res["scores"].items():
             areas_run.add(area)
             if derived.get(area) != score:
@@ -276,9 +281,15 @@ def merge_tiles(
     for group in unlocated.values():
         findings.extend(group)
     findings.sort(key=_sort_key)
+    for n, f in enumerate(findings, start=1):
+        f.id = f"{f.rule_id}-{n:04d}"
     given_scores = []
     for area, parts in given.items():
         total = sum(w for w, _ in parts) or len(parts)
+        parts = [(w, s) for w, s in parts if s.value is not None] or parts
+        if parts[0][1].value is None:
+            given_scores.append(parts[0][1])
+            continue
         value = sum((w or 1.0) * s.value for w, s in parts) / total
         why = f"core-area-weighted mean of {len(parts)} tile score(s): " + parts[0][1].explanation
         given_scores.append(Score(area, round(min(100.0, max(0.0, value)), 1), why))
@@ -295,10 +306,14 @@ def merge_tiles(
             "tiles": per_tile,
         },
     )
+    metrics = _merge_metrics(metric_parts)
+    coverage = area_coverage(findings, metrics, areas_run)
     return Assessment(
         findings=findings,
-        scores=_area_scores(findings, given_scores, areas_run),
-        metrics=_merge_metrics(metric_parts),
+        scores=area_scores(findings, given_scores, metrics, coverage, areas_run),
+        metrics=metrics,
+        issues=group_issues(findings, layout, profile),
+        coverage=coverage,
         notes=list(layout.notes),
         failures=failures,
         provenance=provenance,
@@ -363,12 +378,13 @@ def assess_tiled(
         raise SafespaceError("the layout has no features to tile")
     grid, shape = tile_grid(extent.bounds, float(tile_m))
     whole_site = layout.site_polygon
+    whole_extent = layout.data_extent
     tiles, payloads = [], []
     for tile in grid:
         part = clip_layout(layout, tile.region(margin))
         if not any(len(frame) for frame in part.layers.values()):
             continue  # nothing within reach of this core: no finding can anchor there
-        part = TileLayout(**vars(part), whole_site=whole_site)
+        part = TileLayout(**vars(part), whole_site=whole_site, whole_extent=whole_extent)
         tiles.append(tile)
         payloads.append(
             {

@@ -91,10 +91,14 @@ def finding_records(assessment) -> list[dict[str, Any]]:
     for n, f in enumerate(assessment.findings, start=1):
         records.append(
             {
-                "finding_id": f"{f.rule_id}-{n:04d}",
+                "finding_id": f.id or f"{f.rule_id}-{n:04d}",
+                "issue_id": f.issue_id,
                 "rule_id": f.rule_id,
                 "area": f.area,
                 "severity": f.severity,
+                "planning_weight": f.planning_weight,
+                "basis": f.basis,
+                "scope": f.scope,
                 "title": f.title,
                 "message": f.message,
                 "recommendation": f.recommendation,
@@ -102,6 +106,7 @@ def finding_records(assessment) -> list[dict[str, Any]]:
                 "evidence": jsonable(f.evidence),
                 "references": list(f.references),
                 "features": list(f.features),
+                "moderation": list(f.moderation),
             }
         )
     return records
@@ -118,9 +123,13 @@ def findings_frame(assessment, crs: Any = None) -> gpd.GeoDataFrame:
     records = finding_records(assessment)
     columns = [
         "finding_id",
+        "issue_id",
         "rule_id",
         "area",
         "severity",
+        "planning_weight",
+        "basis",
+        "scope",
         "title",
         "message",
         "recommendation",
@@ -128,9 +137,36 @@ def findings_frame(assessment, crs: Any = None) -> gpd.GeoDataFrame:
         "evidence",
         "references",
         "features",
+        "moderation",
     ]
     frame = gpd.GeoDataFrame(records or {c: [] for c in columns}, geometry=list(geoms), crs=target)
     return frame
+
+
+def score_records(assessment) -> dict[str, dict[str, Any]]:
+    """Per area: value (None when not assessable), confidence and explanation."""
+    return {
+        a: {"value": s.value, "confidence": s.confidence, "explanation": s.explanation}
+        for a, s in assessment.scores.items()
+    }
+
+
+def issue_records(assessment) -> list[dict[str, Any]]:
+    """One JSON-safe dict per issue (without geometry), in priority order."""
+    keys = (
+        "id", "place", "title", "severity", "planning_weight", "rules", "finding_ids", "areas",
+        "extent_m", "evidence", "recommendation", "priority", "priority_terms", "basis",
+        "scope", "key_concern", "kind",
+    )  # fmt: skip
+    return [jsonable({k: getattr(i, k) for k in keys}) for i in assessment.issues]
+
+
+def completeness_record(assessment) -> dict[str, dict[str, str]]:
+    """Per origin of the layout, each layer's ``complete``/``partial`` status."""
+    layout = assessment.layout
+    if layout is None:
+        return {}
+    return {origin: layout.layer_status(origin) for origin in layout.completeness}
 
 
 def _round_geometry(geom) -> dict | None:
@@ -159,10 +195,9 @@ def geojson_document(assessment) -> dict[str, Any]:
         "safespace": jsonable(
             {
                 "provenance": assessment.provenance,
-                "scores": {
-                    a: {"value": s.value, "explanation": s.explanation}
-                    for a, s in assessment.scores.items()
-                },
+                "scores": score_records(assessment),
+                "issues": issue_records(assessment),
+                "coverage": assessment.coverage,
                 "metrics": assessment.metrics,
                 "input_notes": [asdict(n) for n in assessment.notes],
                 "failures": [
@@ -194,10 +229,10 @@ def assessment_document(assessment) -> dict[str, Any]:
             "provenance": assessment.provenance,
             "summary": assessment.summary_line(),
             "counts": assessment.counts(),
-            "scores": {
-                a: {"value": s.value, "explanation": s.explanation}
-                for a, s in assessment.scores.items()
-            },
+            "scores": score_records(assessment),
+            "issues": issue_records(assessment),
+            "coverage": assessment.coverage,
+            "completeness": completeness_record(assessment),
             "metrics": assessment.metrics,
             "findings": findings,
             "input_notes": [asdict(n) for n in assessment.notes],
@@ -220,9 +255,13 @@ def write_csv(assessment, path: str | Path) -> Path:
     buf = io.StringIO()
     fields = [
         "finding_id",
+        "issue_id",
         "rule_id",
         "area",
         "severity",
+        "planning_weight",
+        "basis",
+        "scope",
         "title",
         "message",
         "recommendation",
@@ -230,6 +269,7 @@ def write_csv(assessment, path: str | Path) -> Path:
         "evidence",
         "references",
         "features",
+        "moderation",
         "geometry_wkt",
     ]
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
@@ -238,6 +278,7 @@ def write_csv(assessment, path: str | Path) -> Path:
         record["evidence"] = json.dumps(record["evidence"], sort_keys=True)
         record["references"] = "; ".join(record["references"])
         record["features"] = "; ".join(record["features"])
+        record["moderation"] = "; ".join(record["moderation"])
         record["geometry_wkt"] = (
             "" if geom is None else shapely.to_wkt(geom, rounding_precision=GEOJSON_DECIMALS)
         )
@@ -251,6 +292,7 @@ def write_gpkg(assessment, path: str | Path) -> Path:
     frame["evidence"] = [json.dumps(e, sort_keys=True) for e in frame["evidence"]]
     frame["references"] = ["; ".join(r) for r in frame["references"]]
     frame["features"] = ["; ".join(r) for r in frame["features"]]
+    frame["moderation"] = ["; ".join(r) for r in frame["moderation"]]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.gpkg")

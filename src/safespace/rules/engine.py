@@ -72,6 +72,9 @@ class Rule:
     description: str = ""
     view: str | None = None
     settings: Mapping[str, Mapping[str, Param]] = field(default_factory=dict)
+    #: A rule that judges a design decision (where to put police premises, how many links
+    #: cross the red line): on the existing context its findings are at most advisory.
+    proposal_rule: bool = False
 
     def __post_init__(self) -> None:
         for group, params in self.settings.items():
@@ -120,12 +123,15 @@ def rule(
     references: Iterable[str] = (),
     view: str | None = None,
     settings: Mapping[str, Mapping[str, Param]] | None = None,
+    proposal_rule: bool = False,
 ) -> Callable[[Callable[[Site], Iterable[Any]]], Rule]:
     """Make a :class:`Rule` from a check function.
 
     ``settings`` names groups of parameters shared by several rules (e.g. the lamp and
     grid assumptions every lighting rule reads): a profile sets them once, under
     ``[settings.GROUP]``, so rules sharing an analysis can never disagree about it.
+    ``proposal_rule`` marks a rule that judges a design decision: outside the red line (or
+    with no red line) its findings are at most advisory (see ``docs/data.md``).
 
     Examples
     --------
@@ -146,6 +152,7 @@ def rule(
             description=(check.__doc__ or "").strip(),
             view=view,
             settings={g: dict(p) for g, p in (settings or {}).items()},
+            proposal_rule=proposal_rule,
         )
 
     return wrap

@@ -13,9 +13,30 @@ from typing import Any
 from safespace.errors import ProfileError, RuleError
 from safespace.rules.engine import Param, Rule, discover_rules, select_rules
 
-_TOP_KEYS = {"profile", "rules", "settings"}
-_PROFILE_KEYS = {"name", "description", "extends", "rules", "view"}
+_TOP_KEYS = {"profile", "rules", "settings", "assessment", "conditions", "policy"}
+_PROFILE_KEYS = {"name", "description", "extends", "rules", "view", "jurisdiction"}
 _RESERVED = {"enabled"}
+
+#: Parameters of the assessment itself (``[assessment]`` in a profile), not of one rule.
+ASSESSMENT_PARAMS: dict[str, Param] = {
+    "edge_margin_m": Param(
+        50.0,
+        "m",
+        "findings lying wholly within this distance of where the data stops (the hull of the "
+        "building data) are at most advisory: what lies beyond is not known",
+        "safespace convention [unverified]: about one plot depth plus a street",
+    ),
+    "issue_cluster_m": Param(
+        40.0,
+        "m",
+        "findings on the same street or feature, or within this distance of each other, "
+        "form one issue",
+        "safespace convention [unverified]",
+    ),
+    "key_concerns": Param(
+        10, "", "at most this many issues lead the report and response", "safespace convention"
+    ),
+}
 
 
 @dataclass
@@ -47,6 +68,18 @@ class Profile:
     sha256: str
     view: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    assessment: dict[str, Any] = field(
+        default_factory=lambda: {k: p.default for k, p in ASSESSMENT_PARAMS.items()}
+    )
+    assessment_sources: dict[str, str] = field(
+        default_factory=lambda: {k: p.source for k, p in ASSESSMENT_PARAMS.items()}
+    )
+    jurisdiction: str = ""
+
+    def table(self, name: str) -> dict[str, Any]:
+        """A data table of the profile (``conditions``, ``policy``), merged over extends."""
+        value = self.data.get(name, {})
+        return value if isinstance(value, dict) else {}
 
 
 def profiles_dir() -> Path:
@@ -222,6 +255,9 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
         sources = {rid: dict(v) for rid, v in base.sources.items()}
         selected = list(base.rule_ids)
         digest = base.sha256
+        assessment = dict(base.assessment)
+        assessment_sources = dict(base.assessment_sources)
+        merged = {k: v for k, v in base.data.items() if k in ("conditions", "policy")}
     else:
         params = {rid: r.defaults() for rid, r in registry.items()}
         sources = {
@@ -229,6 +265,9 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
         }
         selected = list(registry)
         digest = ""
+        assessment = {k: p.default for k, p in ASSESSMENT_PARAMS.items()}
+        assessment_sources = {k: p.source for k, p in ASSESSMENT_PARAMS.items()}
+        merged = {}
     if "rules" in head:
         if not isinstance(head["rules"], list):
             raise ProfileError(
@@ -280,6 +319,24 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
             value, source = _entry(raw, rule_.params[pname], file, pkey, path)
             params[rid][pname] = value
             sources[rid][pname] = source
+    table = data.get("assessment", {})
+    if not isinstance(table, dict):
+        raise ProfileError("expected a table of parameters", file=file, key="assessment")
+    for pname, raw in table.items():
+        if pname not in ASSESSMENT_PARAMS:
+            raise ProfileError(
+                f"unknown parameter; use one of {', '.join(ASSESSMENT_PARAMS)}",
+                file=file,
+                key=f"assessment.{pname}",
+            )
+        value, source = _entry(raw, ASSESSMENT_PARAMS[pname], file, f"assessment.{pname}", path)
+        assessment[pname], assessment_sources[pname] = value, source
+    for name in ("conditions", "policy"):
+        if name in data:
+            if not isinstance(data[name], dict):
+                raise ProfileError("expected a table", file=file, key=name)
+            merged[name] = {**merged.get(name, {}), **data[name]}
+    data = {**data, **merged}
     digest = hashlib.sha256(digest.encode() + blob).hexdigest()
     return Profile(
         name=str(head.get("name", path.stem)),
@@ -291,4 +348,7 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
         sha256=digest,
         view=head.get("view"),
         data=data,
+        assessment=assessment,
+        assessment_sources=assessment_sources,
+        jurisdiction=str(head.get("jurisdiction", "")),
     )

@@ -1,0 +1,128 @@
+"""Honest severities: what a finding may claim given the data and the place it is about.
+
+A rule measures; this module decides how much weight the measurement can bear, once, for
+every rule alike (see ``docs/data.md``):
+
+- a finding that rests on data that is not there (``basis="data-gap"``) is advisory;
+- a rule that judges a design decision (``Rule.proposal_rule``) is advisory outside the red
+  line, and everywhere when there is no red line (nothing is proposed);
+- a finding wholly within ``edge_margin_m`` of where the data stops is advisory: what lies
+  beyond the extract (the windows that may overlook it, the street that may continue) is
+  unknown;
+- a finding whose severity rests on a threshold marked ``[unverified]`` is advisory.
+
+Each lowering is recorded on the finding (``Finding.moderation``) with the rule's own
+severity, so nothing is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+
+from safespace.findings import Finding
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
+    from safespace.rules.engine import Rule
+    from safespace.rules.profiles import Profile
+
+ADVISORY = "info"
+UNVERIFIED_MARK = "[unverified]"
+
+
+def _geoms(findings: list[Finding]) -> np.ndarray:
+    return np.array(
+        [f.geometry if f.geometry is not None else shapely.Point() for f in findings],
+        dtype=object,
+    )
+
+
+def assign_scope(findings: list[Finding], layout: Layout) -> None:
+    """Set each finding's ``scope``: ``proposal`` when it touches the red line's interior.
+
+    O(n log n) for n findings (one prepared polygon, vectorised predicates).
+    """
+    site = layout.site
+    if site is None or site.is_empty:
+        for f in findings:
+            f.scope = "context"
+        return
+    shapely.prepare(site)
+    geoms = _geoms(findings)
+    located = ~shapely.is_empty(geoms)
+    inside = np.zeros(len(findings), dtype=bool)
+    if located.any():
+        # touching the red line from outside is not being inside it
+        inside[located] = shapely.intersects(site, geoms[located]) & ~shapely.touches(
+            site, geoms[located]
+        )
+    for f, ok, loc in zip(findings, inside, located, strict=True):
+        f.scope = "proposal" if (ok or (not loc and f.area != "input")) else "context"
+
+
+def at_data_edge(findings: list[Finding], layout: Layout, margin_m: float) -> np.ndarray:
+    """Per finding: does it lie wholly within ``margin_m`` of where the data stops?
+
+    Findings in the proposal (inside the red line) never do: a drawing describes its site.
+    """
+    out = np.zeros(len(findings), dtype=bool)
+    if margin_m <= 0 or not findings:
+        return out
+    extent = layout.data_extent
+    if extent.is_empty:
+        return out
+    core = shapely.buffer(extent, -margin_m)
+    geoms = _geoms(findings)
+    located = ~shapely.is_empty(geoms)
+    scope = np.array([f.scope == "proposal" for f in findings], dtype=bool)
+    check = located & ~scope
+    if check.any():
+        if core.is_empty:
+            out[check] = True
+        else:
+            shapely.prepare(core)
+            out[check] = ~shapely.intersects(core, geoms[check])
+    return out
+
+
+def unverified_thresholds(finding: Finding, sources: Mapping[str, str]) -> list[str]:
+    """The parameters a finding rests on whose source is marked ``[unverified]``."""
+    return [n for n in finding.rests_on if UNVERIFIED_MARK in str(sources.get(n, ""))]
+
+
+def moderate(
+    findings: list[Finding],
+    layout: Layout,
+    registry: Mapping[str, Rule],
+    profile: Profile,
+) -> None:
+    """Assign scopes and lower severities the data cannot bear (in place)."""
+    assign_scope(findings, layout)
+    margin = float(profile.assessment.get("edge_margin_m", 0.0))
+    edge = at_data_edge(findings, layout, margin)
+    for f, near_edge in zip(findings, edge, strict=True):
+        if f.area == "input":
+            continue
+        if f.basis == "data-gap":
+            f.moderate(ADVISORY, "rests on data that is not in the input (a data gap)")
+        rule_ = registry.get(f.rule_id)
+        if rule_ is not None and rule_.proposal_rule and f.scope != "proposal":
+            f.moderate(
+                ADVISORY,
+                "judges a design decision, and lies in the existing area, not in a proposal",
+            )
+        if near_edge:
+            f.moderate(
+                ADVISORY,
+                f"lies within {margin:g} m of where the data stops: what is beyond is unknown",
+            )
+        weak = unverified_thresholds(f, profile.sources.get(f.rule_id, {}))
+        if weak:
+            f.moderate(
+                ADVISORY,
+                f"rests on threshold(s) {', '.join(weak)} whose source is not verified",
+            )
