@@ -14,7 +14,7 @@ from safespace._version import __version__
 from safespace.assessment import Assessment, RuleFailure, assess
 from safespace.compare import Comparison, compare
 from safespace.errors import InputError, ProfileError, RuleError, SafespaceError
-from safespace.findings import Finding, InputNote, Metric, Score
+from safespace.findings import Finding, InputNote, Issue, Metric, Score
 from safespace.layout import Layout, load
 from safespace.rules.engine import Param, Rule, Site, rule
 from safespace.rules.profiles import Profile, load_profile
@@ -26,6 +26,7 @@ __all__ = [
     "Finding",
     "InputError",
     "InputNote",
+    "Issue",
     "Layout",
     "Metric",
     "Param",
