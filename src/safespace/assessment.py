@@ -89,6 +89,23 @@ class Assessment:
         return self.site.analysis(func, **kwargs)
 
     @property
+    def position(self) -> dict[str, str]:
+        """The overall position a response would take, derived from the issues.
+
+        ``{"position": "objection" | "subject to conditions" | "no objection", "reason": ...}``
+        by the documented rule of :func:`safespace.issues.overall_position`; an officer's
+        own judgement overrides it in the writers (``position=``).
+        """
+        from safespace.issues import overall_position
+
+        return overall_position(self.issues)
+
+    @property
+    def key_concerns(self) -> list[Issue]:
+        """The issues the report and response lead with, in priority order."""
+        return [i for i in self.issues if i.key_concern]
+
+    @property
     def crs(self):
         """The metric CRS finding geometries are in."""
         return self.layout.crs if self.layout is not None else None
