@@ -168,17 +168,34 @@ class Assessment:
 
         return write_gpkg(self, path)
 
-    def to_html(self, path: str | Path) -> Path:
-        """Write the consultation report as one self-contained HTML file."""
+    def to_html(self, path: str | Path, *, position: str | None = None) -> Path:
+        """Write the consultation report as one self-contained HTML file.
+
+        ``position`` overrides the derived overall position with the officer's own.
+        """
         from safespace.report import write_html
 
-        return write_html(self, path)
+        return write_html(self, path, position=position)
 
-    def write(self, path: str | Path, format: str | None = None) -> Path:
+    def to_docx(self, path: str | Path, *, position: str | None = None) -> Path:
+        """Write the consultation response draft as DOCX (python-docx)."""
+        from safespace.response import write_docx
+
+        return write_docx(self, path, position=position)
+
+    def to_markdown(self, path: str | Path, *, position: str | None = None) -> Path:
+        """Write the consultation response draft as Markdown."""
+        from safespace.response import write_markdown
+
+        return write_markdown(self, path, position=position)
+
+    def write(
+        self, path: str | Path, format: str | None = None, *, position: str | None = None
+    ) -> Path:
         """Write in the format the extension (or ``format``) names."""
         from safespace.io.writers import write_any
 
-        return write_any(self, path, format)
+        return write_any(self, path, format, position=position)
 
 
 def _sort_key(f: Finding) -> tuple:

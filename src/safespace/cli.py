@@ -81,8 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("-o", "--output", help="output file (format from the extension)")
     a.add_argument(
         "--format",
-        choices=["geojson", "gpkg", "csv", "json", "html"],
+        choices=["geojson", "gpkg", "csv", "json", "html", "docx", "md"],
         help="output format, when the extension does not say",
+    )
+    a.add_argument(
+        "--position",
+        choices=["objection", "subject to conditions", "no objection"],
+        help="the officer's overall position, overriding the derived one (.html/.docx/.md)",
     )
     a.add_argument("--crs", help="metric CRS to work in (default: UTM of the data)")
     a.add_argument(
@@ -190,7 +195,7 @@ def _cmd_assess(args) -> int:
     else:
         result = safespace.assess(layout, profile=args.profile, rules=rules, progress=progress)
     if args.output:
-        out = result.write(args.output, args.format)
+        out = result.write(args.output, args.format, position=args.position)
         progress(f"wrote {out}")
     elif args.format:
         raise SafespaceError("--format needs -o/--output")

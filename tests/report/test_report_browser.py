@@ -71,42 +71,80 @@ def report(browser, report_path):
     page.close()
 
 
+def _id_of(assessment, needle):
+    (f,) = [f for f in assessment.findings if needle in f.message]
+    return f.id
+
+
+def _click_finding(report, fid):
+    """Click the finding's shape on the map (the layer's own element)."""
+    report.page.evaluate("id => window.safespaceMap.findings[id].fire('click')", fid)
+
+
+def _show_row(report, fid):
+    """Open the collapsed appendix block that holds a finding's row."""
+    report.page.evaluate(
+        "id => { for (let e = document.getElementById('f-' + id); e; e = e.parentElement)"
+        " if (e.tagName === 'DETAILS') e.open = true; }",
+        fid,
+    )
+
+
 def test_map_draws_one_shape_per_located_finding(report, assessment):
     located = [f for f in assessment.findings if f.geometry is not None]
     assert report.page.locator("path.ss-finding").count() == len(located) == 5
-    # Severity classes match: two high findings are located (XL001 and XS001's point).
-    assert report.page.locator("path.ss-finding.ss-sev-high").count() == 2
-    # The base map is drawn (canvas renderer) and the layers control lists the findings.
+    # Severity classes match the findings' (after moderation).
+    for sev in ("high", "medium", "low", "info"):
+        n = sum(1 for f in located if f.severity == sev)
+        assert report.page.locator(f"path.ss-finding.ss-sev-{sev}").count() == n
+    # The issues are drawn too, one shape per located issue.
+    n_issues = sum(
+        1 for i in assessment.issues if i.geometry is not None and not i.geometry.is_empty
+    )
+    assert report.page.locator("path.ss-issue-shape").count() == n_issues
+    # The base map is drawn (canvas renderer) and the layers control lists findings and issues.
     assert report.page.locator(".leaflet-overlay-pane canvas").count() >= 1
-    assert "Findings: high" in report.page.inner_text(".leaflet-control-layers")
+    assert "Issues" in report.page.inner_text(".leaflet-control-layers")
 
 
-def test_clicking_a_finding_shows_its_text(report):
-    marker = report.page.locator("path.ss-finding.ss-sev-high").nth(1)  # XS001's point
-    marker.click()
+def test_clicking_a_finding_shows_its_text(report, assessment):
+    fid = _id_of(assessment, "Blank wall beside")
+    _click_finding(report, fid)
     popup = report.page.locator(".leaflet-popup-content")
     popup.wait_for()
     text = popup.inner_text()
     assert f"Blank wall beside {XSS}" in text
     assert "Add windows facing the path" in text
     # The popup's table row is highlighted.
-    assert "ss-active" in report.page.get_attribute("#f-XS001-0003", "class")
+    assert "ss-active" in report.page.get_attribute(f"#f-{fid}", "class")
 
 
-def test_clicking_a_table_row_focuses_the_map(report):
-    report.page.click("#f-XS001-0006 td[data-label=Finding] p")  # the polygon finding's row
+def test_clicking_a_table_row_focuses_the_map(report, assessment):
+    fid = _id_of(assessment, "Hidden corner")
+    _show_row(report, fid)
+    report.page.click(f"#f-{fid} td[data-label=Finding] p")  # the polygon finding's row
     popup = report.page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert "Hidden corner" in popup.inner_text()
     # The unlocated finding's row is not clickable to the map.
-    assert "ss-located" not in report.page.get_attribute("#f-XS001-0004", "class")
+    unlocated = _id_of(assessment, "The whole site")
+    assert "ss-located" not in report.page.get_attribute(f"#f-{unlocated}", "class")
 
 
-def test_untrusted_names_stay_text(report):
+def test_key_concern_link_opens_its_issue(report, assessment):
+    keys = [i for i in assessment.issues if i.key_concern]
+    if not keys:
+        pytest.skip("this assessment has no key concern")
+    report.page.click(f".ss-concern[data-issue='{keys[0].id}'] a")
+    assert report.page.evaluate(f"document.getElementById('issue-{keys[0].id}').open")
+
+
+def test_untrusted_names_stay_text(report, assessment):
     # A building named <script>alert(1)</script>: its tooltip and the finding texts.
+    report.page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
     body = report.page.inner_text("body")
     assert XSS in body
-    report.page.locator("path.ss-finding.ss-sev-high").nth(1).click()
+    _click_finding(report, _id_of(assessment, "Blank wall beside"))
     report.page.locator(".leaflet-popup-content").wait_for()
     assert XSS in report.page.inner_text(".leaflet-popup-content")
     assert report.page.evaluate("document.querySelectorAll('script').length") == 3

@@ -178,23 +178,44 @@ def test_summary_and_appendix(assessment, report_path):
         assert needle in text, needle
 
 
-def test_findings_grouped_by_area_then_severity(report_path):
+def test_report_leads_with_the_response_and_groups_findings_by_issue(assessment, report_path):
     text, _ = parse(report_path)
+    # The response comes first, then conditions, limitations, map, scores, issues, findings.
+    order = re.findall(r'<section id="([a-z]+)"', text)
+    assert order[:7] == [
+        "response",
+        "conditions",
+        "limitations",
+        "map",
+        "scores",
+        "issues",
+        "findings",
+    ]
+    # The areas keep their headings (under the scores), in the report's area order.
     areas = re.findall(r'<h3 id="area-([a-z_-]+)"', text)
     assert areas == ["sightlines", "lighting", "input"]
-    rank = {"high": 3, "medium": 2, "low": 1, "info": 0}
-    sections = re.split(r'<h3 id="area-', text)[1:]
-    for sec in sections:
-        sevs = re.findall(r'<tr class="ss-frow ss-sev-(\w+)"', sec.split("</table>")[0])
-        assert sevs == sorted(sevs, key=lambda s: -rank[s])
-    sight = sections[0].split("</table>")[0]
-    assert re.findall(r'<tr class="ss-frow ss-sev-(\w+)"', sight) == [
-        "high",
-        "medium",
-        "medium",
-        "low",
-        "info",
-    ]
+    # Every finding appears exactly once in the appendix, under its own issue, in issue order.
+    appendix = text.split('<section id="findings">')[1].split("</section>")[0]
+    blocks = re.findall(
+        r'<details class="ss-ifind" id="findings-([^"]+)">(.*?)</details>', appendix, re.S
+    )
+    assert [b for b, _ in blocks] == [i.id for i in assessment.issues]
+    for (_iid, body), issue in zip(blocks, assessment.issues, strict=True):
+        assert re.findall(r'data-fid="([^"]+)"', body) == issue.finding_ids
+    all_ids = re.findall(r'<tr class="ss-frow[^"]*" id="f-([^"]+)"', text)
+    assert sorted(all_ids) == sorted(f.id for f in assessment.findings)
+    # The position is on the first screen, with its derivation.
+    head = text.split('<section id="conditions">')[0]
+    assert assessment.position["position"].capitalize() in head
+    assert "the officer may override it" in head
+
+
+def test_officer_position_overrides(assessment, tmp_path):
+    out = write_html(assessment, tmp_path / "r.html", position="no objection")
+    head = out.read_text("utf-8").split('<section id="conditions">')[0]
+    assert '<div class="ss-pos-value">No objection</div>' in head and "set by the officer" in head
+    with pytest.raises(ValueError):
+        write_html(assessment, tmp_path / "bad.html", position="maybe")
 
 
 def test_registered_figures_render_and_failures_are_reported(assessment, tmp_path):
@@ -215,7 +236,7 @@ def test_registered_figures_render_and_failures_are_reported(assessment, tmp_pat
             ("sightlines", "t.none"),
         ]:
             unregister_figure(area, name)
-    lighting = text.split('<h3 id="area-lighting"')[1].split("<h3 ")[0]
+    lighting = text.split('<h3 id="area-lighting"')[1].split("<h3 ")[0]  # figures fold under it
     assert 'alt="A black square"' in lighting and "data:image/svg+xml;base64," in lighting
     assert "Lux map" in lighting
     assert "t.broken could not be drawn" in text and "ZeroDivisionError" in text

@@ -27,6 +27,8 @@ FORMATS = {
     ".gpkg": "gpkg",
     ".html": "html",
     ".htm": "html",
+    ".docx": "docx",
+    ".md": "md",
 }
 
 
@@ -320,8 +322,32 @@ def write_gpkg(assessment, path: str | Path) -> Path:
     return path
 
 
-def write_any(assessment, path: str | Path, format: str | None = None) -> Path:
-    """Write in the format named, or the one the extension implies."""
+def _write_docx(assessment, path, position=None):
+    """The consultation response draft as DOCX (see :mod:`safespace.response`)."""
+    from safespace.response import write_docx
+
+    return write_docx(assessment, path, position=position)
+
+
+def _write_markdown(assessment, path, position=None):
+    """The consultation response draft as Markdown (see :mod:`safespace.response`)."""
+    from safespace.response import write_markdown
+
+    return write_markdown(assessment, path, position=position)
+
+
+#: The formats that state an officer's position, and so take ``position=``.
+POSITION_FORMATS = ("html", "docx", "md")
+
+
+def write_any(
+    assessment, path: str | Path, format: str | None = None, *, position: str | None = None
+) -> Path:
+    """Write in the format named, or the one the extension implies.
+
+    ``position`` is the officer's own overall position (``objection``, ``subject to
+    conditions``, ``no objection``), overriding the derived one in the report and response.
+    """
     path = Path(path)
     fmt = format or FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -335,8 +361,16 @@ def write_any(assessment, path: str | Path, format: str | None = None) -> Path:
         "json": write_json,
         "csv": write_csv,
         "gpkg": write_gpkg,
-        "html": lambda a, p: a.to_html(p),
+        "html": lambda a, p, position=None: a.to_html(p, position=position),
+        "docx": _write_docx,
+        "md": _write_markdown,
     }
     if fmt not in writers:
         raise InputError(f"unknown format {fmt!r}; use one of {sorted(writers)}")
+    if fmt in POSITION_FORMATS:
+        return writers[fmt](assessment, path, position=position)
+    if position is not None:
+        raise InputError(
+            f"a {fmt} file states no position; use .html, .docx or .md", file=str(path)
+        )
     return writers[fmt](assessment, path)

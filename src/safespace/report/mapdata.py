@@ -271,3 +271,24 @@ def layout_bounds(layout, crs: Any = None) -> np.ndarray | None:
 
         ext = gpd.GeoSeries([ext], crs=layout.crs).to_crs(crs).values[0]
     return np.asarray(ext.bounds, dtype=float)
+
+
+def issue_items(issues: list, geoms: list, origin: np.ndarray) -> list[dict[str, Any]]:
+    """The issues as the map's JSON: id, severity, scope, place, texts and shape."""
+    items = []
+    for n, (i, g) in enumerate(zip(issues, geoms, strict=True), start=1):
+        items.append(
+            {
+                "id": i.id,
+                "n": n,
+                "sev": i.severity,
+                "w": i.planning_weight,
+                "scope": i.scope,
+                "key": bool(i.key_concern),
+                "place": i.place,
+                "title": i.title,
+                "rec": i.recommendation,
+                "g": encode_finding_geometry(g, origin),
+            }
+        )
+    return items

@@ -94,17 +94,56 @@ def rule_groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: (-SEVERITY_ORDER.index(g["worst"]), g["rule"]))
 
 
-def score_card(area: str, value: float, explanation: str) -> dict[str, Any]:
-    """A score as the page shows it: label, value, bar width and a good/fair/poor band."""
-    level = "good" if value >= 80 else ("fair" if value >= 50 else "poor")
+def score_card(
+    area: str, value: float | None, explanation: str, confidence: float | None = None
+) -> dict[str, Any]:
+    """A score as the page shows it: label, value (or *not assessable*), bar, band, confidence."""
+    if value is None:
+        level, text, width = "na", "not assessable", "0"
+    else:
+        level = "good" if value >= 80 else ("fair" if value >= 50 else "poor")
+        text, width = f"{value:.0f}", f"{max(0.0, min(100.0, value)):.1f}"
     return {
         "area": area,
         "label": area_label(area),
-        "value_text": f"{value:.0f}",
-        "width": f"{max(0.0, min(100.0, value)):.1f}",
+        "value_text": text,
+        "assessable": value is not None,
+        "width": width,
         "explanation": explanation,
         "level": level,
+        "confidence": None if confidence is None else f"{100 * confidence:.0f}%",
     }
+
+
+#: Above this many findings the map draws issues only; the findings are a layer to switch on.
+MAP_FINDINGS_SHOWN = 300
+
+
+def issue_blocks(assessment: Any, rows_by_id: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per issue, in priority order: its texts and its findings' table rows."""
+    out = []
+    for n, i in enumerate(assessment.issues, start=1):
+        rows = [rows_by_id[f] for f in i.finding_ids if f in rows_by_id]
+        out.append(
+            {
+                "n": n,
+                "id": i.id,
+                "place": i.place,
+                "title": i.title,
+                "sev": i.severity,
+                "weight": i.planning_weight,
+                "scope": i.scope,
+                "basis": i.basis,
+                "key": bool(i.key_concern),
+                "extent": format_value(float(i.extent_m)) if i.extent_m else "",
+                "evidence": list(i.evidence),
+                "rec": i.recommendation,
+                "rules": list(i.rules),
+                "refs": list(getattr(i, "references", []) or []),
+                "rows": rows,
+            }
+        )
+    return out
 
 
 def area_order(areas: set[str]) -> list[str]:
@@ -240,8 +279,11 @@ def assessment_context(
     site: str | None = None,
     date: Any = None,
     registry: Mapping[str, Any] | None = None,
+    position: Any = None,
 ) -> dict[str, Any]:
     """Everything the report template shows, as plain values (escaped by the template)."""
+    from safespace.response import build_response
+
     ids = [r["finding_id"] for r in finding_records(assessment)]
     findings = assessment.findings
     by_area: dict[str, list[int]] = {}
@@ -259,12 +301,15 @@ def assessment_context(
             {
                 "key": a,
                 "label": area_label(a),
-                "score": score_card(a, s.value, s.explanation) if s else None,
-                "groups": rule_groups(
-                    finding_rows([findings[i] for i in idx], [ids[i] for i in idx])
-                ),
+                "score": score_card(a, s.value, s.explanation, s.confidence) if s else None,
+                "n_findings": len(idx),
             }
         )
+    rows = finding_rows(findings, ids)
+    rows_by_id = {r["id"]: r for r in rows}
+    blocks = issue_blocks(assessment, rows_by_id)
+    grouped = {f for i in assessment.issues for f in i.finding_ids}
+    ungrouped = [r for r in rows if r["id"] not in grouped]
     site_label = site or site_name(assessment.layout, assessment.provenance)
     generated = report_date(date)
     attribution = osm_attribution(assessment.provenance)
@@ -277,6 +322,13 @@ def assessment_context(
         "Base map drawn from the assessed layout"
         + (" · © OpenStreetMap contributors" if attribution else ""),
     )
+    payload["issues"] = mapdata.issue_items(
+        assessment.issues,
+        [i.geometry for i in assessment.issues],
+        np.asarray(payload["origin"], dtype=float),
+    )
+    payload["show_findings"] = len(findings) <= MAP_FINDINGS_SHOWN or not assessment.issues
+    response = build_response(assessment, position=position, site=site, date=date)
     located = sum(1 for g in geoms if _located(g))
     metrics = [
         (area_label(a), k, format_value(jsonable(v)))
@@ -291,13 +343,23 @@ def assessment_context(
         "subheading": f"{generated} · profile {assessment.provenance.get('profile', '')} · "
         f"safespace {assessment.provenance.get('safespace_version', __version__)}",
         "toc": [
-            ("summary", "Summary"),
+            ("response", "Response"),
+            ("conditions", "Conditions"),
+            ("limitations", "Data limitations"),
             ("map", "Map"),
-            ("findings", "Findings"),
+            ("scores", "Scores"),
+            ("issues", "Issues"),
+            ("findings", "All findings"),
             ("notes", "Input notes"),
-            ("failures", "Rule failures"),
-            ("appendix", "Appendix"),
+            ("appendix", "Method"),
         ],
+        "response": response,
+        "issues": [b for b in blocks if b["scope"] == "proposal"],
+        "context_issues": [b for b in blocks if b["scope"] != "proposal"],
+        "issue_blocks": blocks,
+        "ungrouped": ungrouped,
+        "n_findings": len(findings),
+        "map_shows_findings": payload["show_findings"],
         "version": __version__,
         "generated": generated,
         "site": site_label,
@@ -305,7 +367,9 @@ def assessment_context(
         "summary_line": assessment.summary_line(),
         "counts": assessment.counts(),
         "scores": [
-            score_card(a, scores[a].value, scores[a].explanation) for a in order if a in scores
+            score_card(a, scores[a].value, scores[a].explanation, scores[a].confidence)
+            for a in order
+            if a in scores
         ],
         "prov": provenance_block(assessment),
         "areas": areas,
@@ -335,6 +399,7 @@ def write_html(
     site: str | None = None,
     date: Any = None,
     registry: Mapping[str, Any] | None = None,
+    position: Any = None,
 ) -> Path:
     """Write the consultation report of ``assessment`` as one self-contained HTML file.
 
@@ -353,6 +418,10 @@ def write_html(
     registry
         Rules to take titles, descriptions and parameter units from (default: the
         discovered rules).
+    position
+        The officer's overall position, overriding the one derived from the issues:
+        ``"objection"``, ``"subject to conditions"``, ``"no objection"`` or
+        ``{"position": ..., "reason": ...}``.
 
     Returns
     -------
@@ -360,5 +429,7 @@ def write_html(
         The file written. It loads nothing from the network: Leaflet, styles, map data and
         figures are inlined.
     """
-    context = assessment_context(assessment, title=title, site=site, date=date, registry=registry)
+    context = assessment_context(
+        assessment, title=title, site=site, date=date, registry=registry, position=position
+    )
     return write_page("report.html", context, path)

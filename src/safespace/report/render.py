@@ -189,8 +189,9 @@ def site_name(layout: Any, provenance: dict[str, Any]) -> str:
     names = []
     for lab in labels:
         name = Path(str(lab)).name
-        for suffix in (*OSM_SUFFIXES, ".geojson", ".json", ".gpkg", ".shp", ".csv"):
-            name = name.removesuffix(suffix)
+        suffixes = (*OSM_SUFFIXES, ".geojson", ".json", ".gpkg", ".shp", ".csv")
+        while any(name.endswith(s) for s in suffixes):  # heidelberg.osm.pbf: both go
+            name = next(name.removesuffix(s) for s in suffixes if name.endswith(s))
         name = name.replace("_", " ").strip()
         if name:
             names.append(name[:1].upper() + name[1:])

@@ -31,6 +31,19 @@
     return out;
   }
 
+  // A link to something folded away opens the <details> that hold it.
+  function reveal(id) {
+    var t = document.getElementById(id);
+    if (!t) return null;
+    for (var e = t; e; e = e.parentElement) if (e.tagName === "DETAILS") e.open = true;
+    return t;
+  }
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest && ev.target.closest("a[href^='#']");
+    if (a && a.getAttribute("href").length > 1) reveal(a.getAttribute("href").slice(1));
+  });
+  if (location.hash.length > 1) reveal(location.hash.slice(1));
+
   // Print: open every <details> so nothing folded is lost on paper.
   window.addEventListener("beforeprint", function () {
     document.querySelectorAll("details").forEach(function (d) { d.open = true; });
@@ -178,10 +191,53 @@
     layer.addTo(group);
     byId[f.id] = layer;
   });
+  var showFindings = data.show_findings !== false;
   ["high", "medium", "low", "info", "new", "resolved", "unchanged"].forEach(function (k) {
     var key = "Findings: " + k;
-    if (groups[key]) { groups[key].addTo(map); overlays[key] = groups[key]; }
+    if (groups[key]) { if (showFindings) groups[key].addTo(map); overlays[key] = groups[key]; }
   });
+
+  // Issues: one shape per place, numbered as in the report's list, drawn over the findings.
+  var issueLayer = L.featureGroup();
+  var issuesById = {};
+  function issuePopup(i) {
+    var d = el("div", "ss-pop");
+    var head = el("div", "ss-pop-head");
+    head.appendChild(el("span", "ss-badge ss-w-" + i.w, i.w));
+    head.appendChild(el("span", "ss-pop-rule", (i.key ? "key concern " : "issue ") + i.n + " · " + i.scope));
+    d.appendChild(head);
+    d.appendChild(el("strong", "ss-pop-title", i.place));
+    d.appendChild(el("p", "ss-pop-msg", i.title));
+    if (i.rec) {
+      var p = el("p", "ss-pop-rec");
+      p.appendChild(el("em", null, "Action: "));
+      p.appendChild(document.createTextNode(i.rec));
+      d.appendChild(p);
+    }
+    var a = el("a", null, "Details in the list of issues");
+    a.href = "#issue-" + i.id;
+    d.appendChild(a);
+    return d;
+  }
+  (data.issues || []).forEach(function (i) {
+    if (!i.g) return;
+    var colour = SEV[i.sev] || SEV.info;
+    var cls = "ss-issue-shape ss-sev-" + i.sev + (i.key ? " ss-key" : "");
+    var layer;
+    if (i.g.k === "pt") {
+      layer = L.circleMarker(pts(i.g.c)[0], { renderer: svg, className: cls, radius: i.key ? 11 : 7,
+        color: "#1c2430", weight: i.key ? 2.5 : 1.5, fillColor: colour, fillOpacity: 0.9 });
+    } else if (i.g.k === "ln") {
+      layer = L.polyline(lines(i.g.c), { renderer: svg, className: cls, color: colour, weight: i.key ? 8 : 5, opacity: 0.8 });
+    } else {
+      layer = L.polygon(polys(i.g.c), { renderer: svg, className: cls, color: colour, weight: i.key ? 3 : 2, fillColor: colour, fillOpacity: 0.15 });
+    }
+    layer.bindPopup(issuePopup(i), { maxWidth: 340, autoPanPadding: [20, 20] });
+    if (i.key) layer.bindTooltip(el("span", "ss-inum", String(i.n)), { permanent: true, direction: "center", className: "ss-inum-tip" });
+    layer.addTo(issueLayer);
+    issuesById[i.id] = layer;
+  });
+  if ((data.issues || []).length) { issueLayer.addTo(map); overlays["Issues"] = issueLayer; }
   // Area findings (a site, a block) sit under lines and points, so those stay clickable.
   areaFindings.forEach(function (l) { if (map.hasLayer(l)) l.bringToBack(); });
   L.control.layers(null, overlays, { collapsed: window.innerWidth < 720 }).addTo(map);
@@ -203,10 +259,24 @@
     if (!byId[row.getAttribute("data-fid")]) return;
     row.classList.add("ss-located");
     row.addEventListener("click", function (e) {
-      if (e.target.closest("a, summary, details")) return;
+      if (e.target.closest("a, summary")) return;
       focusFinding(row.getAttribute("data-fid"));
     });
   });
   window.addEventListener("beforeprint", function () { map.invalidateSize(); });
-  window.safespaceMap = { map: map, findings: byId };
+  // A key concern in the list focuses the map on its issue.
+  document.querySelectorAll(".ss-concern[data-issue]").forEach(function (li) {
+    var layer = issuesById[li.getAttribute("data-issue")];
+    if (!layer) return;
+    li.classList.add("ss-located");
+    li.addEventListener("click", function (e) {
+      if (e.target.closest("a")) return;
+      mapEl.scrollIntoView({ behavior: "smooth", block: "center" });
+      if (layer.getLatLng) map.setView(layer.getLatLng(), Math.max(map.getZoom(), 1));
+      else map.fitBounds(layer.getBounds(), { maxZoom: 2, padding: [30, 30] });
+      layer.openPopup();
+    });
+  });
+  window.safespaceMap = { map: map, findings: byId, issues: issuesById,
+    showFindings: function () { Object.keys(groups).forEach(function (k) { groups[k].addTo(map); }); } };
 })();
