@@ -197,17 +197,19 @@ def test_proposal_rules_are_advisory_outside_the_red_line_and_everywhere_without
 def test_findings_at_the_data_edge_are_advisory_unless_in_the_proposal():
     # the building data spans x, y 0..90; a 15 m margin leaves the core 15..75, which the
     # outer ring of houses (e.g. b00 at 0..10, b40 at 80..90) does not reach
-    result = _assess(_drawing(), edge_margin_m=15.0)
+    result = _assess(safespace.load(_drawing(), complete="none"), edge_margin_m=15.0)
     sev = {k: f.severity for k, f in _by(result, "XX101").items()}
     assert {k for k, s in sev.items() if s == "high"} == INNER
     assert "within 15 m of where the data stops" in _by(result, "XX101")["b00"].moderation[0]
     core = shapely.buffer(result.layout.data_extent, -15.0)
     assert core.bounds == pytest.approx((X0 + 15, Y0 + 15, X0 + 75, Y0 + 75))
     # inside a red line a drawing describes its own site: no edge moderation there
-    inside = _by(
-        _assess(_drawing(site_tags={"safespace:role": "site"}), edge_margin_m=15.0), "XX101"
-    )
+    extract = safespace.load(_drawing(site_tags={"safespace:role": "site"}), complete="none")
+    inside = _by(_assess(extract, edge_margin_m=15.0), "XX101")
     assert {k for k, f in inside.items() if f.severity == "high"} == INNER | PROPOSED
+    # a drawing (complete buildings) has no data edge: what is not drawn is not there
+    drawn = _by(_assess(_drawing(), edge_margin_m=15.0), "XX101")
+    assert {f.severity for f in drawn.values()} == {"high"}
 
 
 def test_every_export_carries_basis_scope_issue_and_moderation(tmp_path):

@@ -282,7 +282,7 @@ def assess(
     }
     return Assessment(
         findings=findings,
-        scores=area_scores(findings, given_scores, metrics, coverage, areas_run),
+        scores=area_scores(findings, given_scores, metrics, coverage, areas_run, view=prof.view),
         metrics=metrics,
         notes=list(layout.notes),
         failures=failures,

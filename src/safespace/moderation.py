@@ -6,9 +6,9 @@ every rule alike (see ``docs/data.md``):
 - a finding that rests on data that is not there (``basis="data-gap"``) is advisory;
 - a rule that judges a design decision (``Rule.proposal_rule``) is advisory outside the red
   line, and everywhere when there is no red line (nothing is proposed);
-- a finding wholly within ``edge_margin_m`` of where the data stops is advisory: what lies
-  beyond the extract (the windows that may overlook it, the street that may continue) is
-  unknown;
+- a finding wholly within ``edge_margin_m`` of where the data stops — in an extract, whose
+  buildings are partial — is advisory: what lies beyond (the windows that may overlook it,
+  the street that may continue) is unknown;
 - a finding whose severity rests on a threshold marked ``[unverified]`` is advisory.
 
 Each lowering is recorded on the finding (``Finding.moderation``) with the rule's own
@@ -67,10 +67,14 @@ def assign_scope(findings: list[Finding], layout: Layout) -> None:
 def at_data_edge(findings: list[Finding], layout: Layout, margin_m: float) -> np.ndarray:
     """Per finding: does it lie wholly within ``margin_m`` of where the data stops?
 
-    Findings in the proposal (inside the red line) never do: a drawing describes its site.
+    Only an extract has such an edge: where every part of the layout has complete buildings
+    (a drawing), what is not drawn is not there, and no finding is at an edge. Findings in
+    the proposal (inside the red line) never are: a drawing describes its site.
     """
     out = np.zeros(len(findings), dtype=bool)
     if margin_m <= 0 or not findings:
+        return out
+    if all(layout.is_complete("buildings", origin) for origin in layout.origins):
         return out
     extent = layout.data_extent
     if extent.is_empty:

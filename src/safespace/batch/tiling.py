@@ -11,10 +11,12 @@ How it works
    ``shapely.point_on_surface(finding.geometry)``; so a finding seen by two overlapping
    tiles is kept once. Unlocated findings (layout-wide statements) are kept once per
    distinct (rule, severity, title, message), as many times as the tile that has most.
-5. Scores are recomputed from the merged findings exactly as an untiled assessment does;
-   a score a rule gives itself is averaged over tiles weighted by core area. Numeric metrics
-   are core-area-weighted means (right for densities and ratios; per-tile values, e.g.
-   counts, are kept in ``provenance["tiling"]["tiles"]``).
+5. Numeric metrics are core-area-weighted means (right for densities and ratios; per-tile
+   values, e.g. counts, are kept in ``provenance["tiling"]["tiles"]``). Scores are the
+   untiled formulas (``docs/scoring.md``) applied to the merged metrics, and say so; a score
+   a rule gives itself for an area without a documented measure is averaged over tiles
+   weighted by core area. Issues are grouped from the merged findings on the whole layout,
+   exactly as an untiled assessment does.
 """
 
 from __future__ import annotations
@@ -29,13 +31,13 @@ import numpy as np
 import shapely
 
 from safespace.assessment import Assessment, _sort_key, assess
-from safespace.issues import group_issues
-from safespace.scoring import area_coverage, area_scores
 from safespace.errors import SafespaceError
 from safespace.findings import Finding, Score
+from safespace.issues import group_issues
 from safespace.layout import Layout, layout_from
 from safespace.rules.engine import Site
 from safespace.rules.profiles import Profile, load_profile
+from safespace.scoring import area_coverage, area_scores
 
 from .executors import make_executor
 from .task import limit_threads, registry_with
@@ -236,6 +238,25 @@ def _merge_metrics(parts: Sequence[tuple[float, Mapping[str, dict]]]) -> dict[st
     return merged
 
 
+def _tiled_scores(
+    scores: dict[str, Score], given: Mapping[str, Any], n_tiles: int
+) -> dict[str, Score]:
+    """Say of each score measured from merged tile metrics that it is a weighted mean.
+
+    Scores are the untiled formulas (:func:`safespace.scoring.area_scores`) applied to the
+    tiles' measures merged by core-area-weighted means: an approximation of the untiled
+    measure (a tile measures its margin too), so the explanation says so.
+    """
+    out = {}
+    for area, score in scores.items():
+        if score.value is None or area in given or score.explanation.startswith("core-area"):
+            out[area] = score
+            continue
+        why = f"core-area-weighted mean of {n_tiles} tiles' measures: {score.explanation}"
+        out[area] = Score(area, score.value, why, score.confidence)
+    return out
+
+
 def merge_tiles(
     layout: Layout,
     tiles: Sequence[Tile],
@@ -266,11 +287,13 @@ def merge_tiles(
         for key, group in mine_unlocated.items():
             if len(group) > len(unlocated.get(key, ())):
                 unlocated[key] = group
-        # A score equal to the one the tile's own findings imply was derived, not given.
-        derived = area_scores(res["findings"], [], res["metrics"], {}, res["scores"].keys())
+        # A score the tile's own measures do not imply was given by a rule (a plugin area).
+        derived = area_scores(
+            res["findings"], [], res["metrics"], {}, res["scores"].keys(), view=profile.view
+        )
         for area, score in res["scores"].items():
             areas_run.add(area)
-            if derived.get(area) != score:
+            if area not in derived or derived[area].value != score.value:
                 given.setdefault(area, []).append((weight, score))
         metric_parts.append((weight, res["metrics"]))
         for fail in res["failures"]:
@@ -308,9 +331,14 @@ def merge_tiles(
     )
     metrics = _merge_metrics(metric_parts)
     coverage = area_coverage(findings, metrics, areas_run)
+    scores = _tiled_scores(
+        area_scores(findings, given_scores, metrics, coverage, areas_run, view=profile.view),
+        given,
+        len(tiles),
+    )
     return Assessment(
         findings=findings,
-        scores=area_scores(findings, given_scores, metrics, coverage, areas_run),
+        scores=scores,
         metrics=metrics,
         issues=group_issues(findings, layout, profile),
         coverage=coverage,
