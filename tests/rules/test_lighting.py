@@ -158,25 +158,32 @@ def test_vectorised_substrings_match_shapely_substring():
         assert shapely.equals_exact(g, want, tolerance=1e-9), (g.wkt, want.wkt)
 
 
-def test_failing_stretches_of_one_route_are_one_finding_with_the_worst_figures():
+def test_failing_stretches_of_one_route_are_one_finding_per_tier_with_the_worst_figures():
     """48 m footway in 10 m stretches (5 of 9.6 m): the middle one, under the lamp, meets
-    P4, the four others do not. LT001 and LT003 each report the route once, as a
-    MultiLineString of its failing stretches, with the worst figures."""
+    P4, the four others do not. LT001 reports the route once per tier (below every P class,
+    or below only the chosen P4), as the failing stretches with the worst figures; LT003
+    reports it once."""
     layout = one_lamp_layout()
     whole = findings(run(lt.p_class, layout, stretch_m=100.0))[0]
-    (f,) = findings(run(lt.p_class, layout, stretch_m=10.0))
-    ev = f.evidence
-    spans = [(s["from_m"], s["to_m"]) for s in ev["stretches"]]
+    fs = findings(run(lt.p_class, layout, stretch_m=10.0))
+    assert {f.evidence["below_every_class"] for f in fs} == {True, False} and len(fs) == 2
+    spans = sorted((s["from_m"], s["to_m"]) for f in fs for s in f.evidence["stretches"])
     assert spans == [(0.0, 9.6), (9.6, 19.2), (28.8, 38.4), (38.4, 48.0)]
-    assert f.geometry.geom_type == "MultiLineString" and len(f.geometry.geoms) == 4
-    assert f.geometry.length == pytest.approx(4 * 9.6, abs=1e-6)
-    assert ev["length_m"] == pytest.approx(4 * 9.6, abs=0.05)
-    # the darkest point (the route's ends) is in a failing stretch; the worst stretch average
-    # is at most the route's average, and it is the smallest of the listed ones
-    assert ev["E_min_lx"] == pytest.approx(whole.evidence["E_min_lx"], abs=1e-9)
-    assert ev["E_avg_lx"] <= whole.evidence["E_avg_lx"] + 1e-9
-    assert ev["E_avg_lx"] == min(s["E_avg_lx"] for s in ev["stretches"])
+    assert sum(f.geometry.length for f in fs) == pytest.approx(4 * 9.6, abs=1e-6)
+    assert sum(f.evidence["length_m"] for f in fs) == pytest.approx(4 * 9.6, abs=0.1)
+    for f in fs:
+        ev = f.evidence
+        assert ev["E_avg_lx"] == min(s["E_avg_lx"] for s in ev["stretches"])
+        # the tier says whether the figures fail P6 (2 / 0.4 lx), the lowest class
+        assert (ev["E_avg_lx"] < 2.0 or ev["E_min_lx"] < 0.4) == ev["below_every_class"]
+        # below every class rests on no class choice; below P4 only rests on footway_class
+        assert f.rests_on == ([] if ev["below_every_class"] else ["footway_class"])
+    # the darkest point (the route's ends) is in a failing stretch
+    assert min(f.evidence["E_min_lx"] for f in fs) == pytest.approx(
+        whole.evidence["E_min_lx"], abs=1e-9
+    )
     # rows every 3 m from 1.5 m: 3 + 3 + 3 + 3 of the 16 fall in the failing stretches
-    assert whole.evidence["grid_points"] == 48 and ev["grid_points"] == 12 * 3
+    assert whole.evidence["grid_points"] == 48
+    assert sum(f.evidence["grid_points"] for f in fs) == 12 * 3
     faces = findings(run(lt.facial_recognition, layout, stretch_m=10.0, check_entrances=False))
     assert len(faces) == 1 and faces[0].geometry.geom_type == "MultiLineString"

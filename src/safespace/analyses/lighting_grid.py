@@ -44,6 +44,7 @@ __all__ = [
     "LIT_UNLIT",
     "entrance_illuminance",
     "illuminance_grid",
+    "indoor_mask",
     "lamp_shading",
     "layout_lamps",
     "lighting_obstacles",
@@ -378,11 +379,119 @@ def layout_lamps(
     return lampset, frame
 
 
+def _col(frame: pd.DataFrame, name: str, default) -> np.ndarray:
+    """A column as an object array, or ``default`` everywhere when the frame lacks it."""
+    if name in frame:
+        return frame[name].to_numpy(dtype=object)
+    return np.full(len(frame), default, dtype=object)
+
+
 def _is_num(v) -> bool:
     try:
         return np.isfinite(float(v))
     except (TypeError, ValueError):
         return False
+
+
+#: ``location=*`` values of ways and areas that are not out in the open (OSM wiki
+#: Key:location [checked]).
+_INDOOR_LOCATIONS = ("underground", "indoor")
+#: ``parking=*`` values of car parks inside a structure: lit by their operator, not by
+#: street lighting (OSM wiki Key:parking [checked]).
+_INDOOR_PARKING = ("underground", "multi-storey")
+
+
+def _below_ground(value) -> bool:
+    """``level=-1`` or ``-2;-1``: every level given is below ground (``-1;0`` is not)."""
+    if value is None:
+        return False
+    parts = [p.strip() for p in str(value).replace(",", ";").split(";") if p.strip()]
+    if not parts:
+        return False
+    for p in parts:
+        try:
+            if not float(p) < 0:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def _is_indoor_tags(tags: dict) -> bool:
+    """Whether a way or area is indoors or underground, by its tags.
+
+    The same vocabulary as the route layers' ``indoor`` column where the loader provides
+    one: ``highway=corridor``; ``indoor=*`` other than ``no``; every ``level`` below 0;
+    ``location=underground|indoor``; a station way or area (``railway=platform|station``,
+    ``public_transport=station``); for parking, ``parking=underground|multi-storey``.
+    ``tunnel=building_passage`` (a passage through a building, open at both ends) and
+    ``tunnel=yes`` (a pedestrian underpass) stay outdoor: they are public routes at night.
+    """
+    if not isinstance(tags, dict):
+        return False
+    if tags.get("highway") == "corridor":
+        return True
+    indoor = str(tags.get("indoor") or "").strip().lower()
+    if indoor not in ("", "no"):
+        return True
+    if _below_ground(tags.get("level")):
+        return True
+    if str(tags.get("location") or "").strip().lower() in _INDOOR_LOCATIONS:
+        return True
+    if tags.get("public_transport") == "station" or tags.get("railway") in ("platform", "station"):
+        return True
+    return str(tags.get("parking") or "").strip().lower() in _INDOOR_PARKING
+
+
+def indoor_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Per row of a route, pedestrian-area or parking layer: is it indoors or underground?
+
+    Uses the layer's ``indoor`` column when the loader provides it (routes), else the tags
+    (:func:`_is_indoor_tags`); underground and multi-storey car parks always count as
+    indoor. O(n).
+    """
+    n = len(frame)
+    tags = frame["tags"].to_numpy(dtype=object) if "tags" in frame else np.full(n, None)
+    by_tags = np.array([_is_indoor_tags(t) for t in tags], dtype=bool)
+    if "indoor" in frame:
+        col = frame["indoor"].to_numpy(dtype=object)
+        given = np.array([bool(v) if isinstance(v, (bool, np.bool_)) else False for v in col])
+        known = np.array([isinstance(v, (bool, np.bool_)) for v in col])
+        return np.where(known, given | by_tags, by_tags)
+    return by_tags
+
+
+def _assumed_in_reach(
+    frame: gpd.GeoDataFrame, lamps: LampSet, xy: np.ndarray, reach_factor: float
+) -> dict[str, np.ndarray]:
+    """Per point: how many lamps in reach have an assumed photometry, height or flux.
+
+    ``frame`` is :func:`layout_lamps`' frame. A lamp's photometry is assumed when it is the
+    built-in generic distribution; its height when ``height_source`` is a default; its flux
+    when ``lumens_source`` is a default. O((P + m) log P) (STRtree of the points).
+    """
+    n = len(xy)
+    out = {k: np.zeros(n, np.int64) for k in ("photometry", "height", "flux")}
+    if n == 0 or len(frame) == 0:
+        return out
+    kinds = {
+        "photometry": frame["photometry"].astype(str).isin(GENERIC_NAMES).to_numpy(),
+        "height": frame["height_source"].astype(str).str.startswith("default").to_numpy(),
+        "flux": frame["lumens_source"].astype(str).str.startswith("default").to_numpy(),
+    }
+    any_assumed = kinds["photometry"] | kinds["height"] | kinds["flux"]
+    if not any_assumed.any():
+        return out
+    li = np.flatnonzero(any_assumed)
+    pos = lamps.positions[li]
+    tree = shapely.STRtree(shapely.points(xy))
+    lamp_i, pt_i = tree.query(
+        shapely.points(pos[:, :2]), predicate="dwithin", distance=reach_factor * pos[:, 2]
+    )
+    for k, mask in kinds.items():
+        sel = mask[li][lamp_i]
+        out[k] = np.bincount(pt_i[sel], minlength=n).astype(np.int64)
+    return out
 
 
 def lighting_obstacles(
@@ -439,7 +548,14 @@ def illuminance_grid(
       on the face of a person walking each way along the route (areas: faces looking north
       and south); ``E_sc`` is the smaller of the two;
     - ``E_v``: the smaller vertical illuminance of the same two faces;
-    - ``lamps_in_reach``: lamps within ``reach_factor`` × their height (before shadows).
+    - ``lamps_in_reach``: lamps within ``reach_factor`` × their height (before shadows);
+      ``lamps_assumed_photometry``, ``lamps_assumed_height``, ``lamps_assumed_flux``: how
+      many of them have the generic photometry, a default mounting height or a default flux
+      (the light there is *modelled*, not measured).
+
+    Each point also carries its feature's ``origin`` (proposal/context/external), ``name``
+    and ``indoor`` (:func:`indoor_mask`: corridors, ``indoor=*``, below-ground levels,
+    station ways, underground and multi-storey car parks).
 
     Buildings (and tree crowns, :func:`lighting_obstacles`) cast shadows when ``occlusion``.
     ``lamp_defaults`` are passed to :func:`layout_lamps`.
@@ -448,17 +564,18 @@ def illuminance_grid(
     -------
     geopandas.GeoDataFrame
         Point geometry in ``layout.crs`` and columns ``kind`` (``route``,
-        ``pedestrian_area``, ``parking``), ``fid``, ``highway``, ``lit``, ``feature`` (row in
-        its layer), ``part``, ``along``, ``offset``, ``direction_deg``, ``width_m``,
-        ``in_site``, ``E_h``, ``E_sc``, ``E_sc_fwd``, ``E_sc_back``, ``E_v``,
-        ``lamps_in_reach``. Areas have ``along``/``offset``/``direction_deg`` NaN.
+        ``pedestrian_area``, ``parking``), ``fid``, ``highway``, ``lit``, ``origin``,
+        ``name``, ``indoor``, ``feature`` (row in its layer), ``part``, ``along``,
+        ``offset``, ``direction_deg``, ``width_m``, ``in_site``, ``E_h``, ``E_sc``,
+        ``E_sc_fwd``, ``E_sc_back``, ``E_v``, ``lamps_in_reach``, ``lamps_assumed_*``.
+        Areas have ``along``/``offset``/``direction_deg`` NaN.
 
     Notes
     -----
     Cost: O(N) grid construction for N points, then two passes of the illuminance kernel:
     O(N × lamps in reach × obstacle edges near the lamp).
     """
-    lamps, _ = layout_lamps(layout, **lamp_defaults)
+    lamps, lamp_frame = layout_lamps(layout, **lamp_defaults)
     frames = []
     fr = layout.foot_routes
     if not fr.empty:
@@ -473,6 +590,9 @@ def illuminance_grid(
                     "fid": fr["fid"].to_numpy()[g["line"]],
                     "highway": fr["highway"].to_numpy(dtype=object)[g["line"]],
                     "lit": fr["lit"].to_numpy(dtype=object)[g["line"]],
+                    "origin": _col(fr, "origin", "proposal")[g["line"]],
+                    "name": _col(fr, "name", None)[g["line"]],
+                    "indoor": indoor_mask(fr)[g["line"]],
                     "feature": g["line"],
                     "part": g["part"],
                     "along": g["along"],
@@ -499,6 +619,9 @@ def illuminance_grid(
                     "fid": polys["fid"].to_numpy()[g["area"]],
                     "highway": hw[g["area"]] if hw is not None else None,
                     "lit": [t.get("lit") for t in polys["tags"].to_numpy()[g["area"]]],
+                    "origin": _col(polys, "origin", "proposal")[g["area"]],
+                    "name": _col(polys, "name", None)[g["area"]],
+                    "indoor": indoor_mask(polys)[g["area"]],
                     "feature": polys.index.to_numpy()[g["area"]],
                     "part": 0,
                     "along": np.nan,
@@ -511,9 +634,9 @@ def illuminance_grid(
     if frames:
         df = pd.concat(frames, ignore_index=True)
     else:
-        df = pd.DataFrame({c: [] for c in ("x", "y", "kind", "fid", "highway", "lit", "feature",
-                                           "part", "along", "offset", "direction_deg",
-                                           "width_m")})  # fmt: skip
+        df = pd.DataFrame({c: [] for c in ("x", "y", "kind", "fid", "highway", "lit", "origin",
+                                           "name", "indoor", "feature", "part", "along",
+                                           "offset", "direction_deg", "width_m")})  # fmt: skip
     xy = df[["x", "y"]].to_numpy(dtype=float)
     obstacles = lighting_obstacles(layout, tree_occlusion=tree_occlusion) if occlusion else None
     heading = df["direction_deg"].to_numpy(dtype=float)
@@ -528,6 +651,11 @@ def illuminance_grid(
     df["E_sc"] = np.minimum(e["E_sc_fwd"], e["E_sc_back"])
     df["E_v"] = np.minimum(e["E_v_fwd"], e["E_v_back"])
     df["lamps_in_reach"] = e["lamps_in_reach"]
+    assumed = _assumed_in_reach(lamp_frame, lamps, xy, reach_factor)
+    df["lamps_assumed_photometry"] = assumed["photometry"]
+    df["lamps_assumed_height"] = assumed["height"]
+    df["lamps_assumed_flux"] = assumed["flux"]
+    df["indoor"] = df["indoor"].astype(bool)
     site = layout.site  # no boundary: everything is the site
     df["in_site"] = (
         shapely.intersects_xy(site, xy[:, 0], xy[:, 1]) if site is not None and len(df) else True
@@ -554,28 +682,34 @@ def entrance_illuminance(
     The point is stepped ``step_out_m`` out of the building (away from its centroid; a
     point without a building stays put). ``E_sc``/``E_v`` are on the face of a person
     standing there looking out; ``E_h`` is at the ground. Columns: ``kind``
-    (``entrance``/``police``), ``fid``, ``in_site``, ``E_h``, ``E_sc``, ``E_v``,
-    ``lamps_in_reach``. O(n × lamps in reach × edges near the lamp).
+    (``entrance``/``police``), ``fid``, ``origin``, ``in_site``, ``E_h``, ``E_sc``, ``E_v``,
+    ``lamps_in_reach`` and ``lamps_assumed_photometry|height|flux`` (as in
+    :func:`illuminance_grid`). O(n × lamps in reach × edges near the lamp).
     """
     rows = []
     ent = layout.entrances
     if not ent.empty:
         pts = shapely.get_coordinates(ent.geometry.values)[:, :2]
         bfid = ent["building_fid"].to_numpy(dtype=object)
-        rows.append(("entrance", ent["fid"].to_numpy(), pts, bfid))
+        rows.append(("entrance", ent["fid"].to_numpy(), pts, bfid, _col(ent, "origin", "proposal")))
     pol = layout.police
     if not pol.empty:
         pub = pol[pol["public_facing"].astype(bool)]
         if not pub.empty:
             pts = shapely.get_coordinates(shapely.points([(p.x, p.y) for p in pub["access_point"]]))
-            rows.append(("police", pub["fid"].to_numpy(), pts, pub["fid"].to_numpy()))
-    cols = ["kind", "fid", "in_site", "E_h", "E_sc", "E_v", "lamps_in_reach"]
+            rows.append(
+                ("police", pub["fid"].to_numpy(), pts, pub["fid"].to_numpy(),
+                 _col(pub, "origin", "external"))
+            )  # fmt: skip
+    cols = ["kind", "fid", "origin", "in_site", "E_h", "E_sc", "E_v", "lamps_in_reach",
+            "lamps_assumed_photometry", "lamps_assumed_height", "lamps_assumed_flux"]  # fmt: skip
     if not rows:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=layout.crs)
     kind = np.concatenate([np.full(len(r[1]), r[0], dtype=object) for r in rows])
     fid = np.concatenate([r[1] for r in rows])
     xy = np.vstack([r[2] for r in rows]).astype(float)
     owner = np.concatenate([r[3] for r in rows])
+    origin = np.concatenate([r[4] for r in rows])
     centroid = {}
     if not layout.buildings.empty:
         c = shapely.get_coordinates(shapely.centroid(layout.buildings.geometry.values))
@@ -591,10 +725,11 @@ def entrance_illuminance(
             out[i] = v / n if n > 1e-9 else 0.0
     xy_out = xy + step_out_m * out
     heading = np.degrees(np.arctan2(out[:, 0], out[:, 1])) % 360.0
-    lamps, _ = layout_lamps(layout, **lamp_defaults)
+    lamps, lamp_frame = layout_lamps(layout, **lamp_defaults)
     obstacles = lighting_obstacles(layout, tree_occlusion=tree_occlusion) if occlusion else None
     e = illuminance_both_faces(lamps, xy_out, heading, z_vertical=observer_height_m,
                                obstacles=obstacles, reach_factor=reach_factor)  # fmt: skip
+    assumed = _assumed_in_reach(lamp_frame, lamps, xy_out, reach_factor)
     site = layout.site
     in_site = (
         shapely.intersects_xy(site, *xy_out.T) if site is not None else np.ones(len(fid), bool)
@@ -603,11 +738,15 @@ def entrance_illuminance(
         {
             "kind": kind,
             "fid": fid,
+            "origin": origin,
             "in_site": in_site,
             "E_h": e["E_h"],
             "E_sc": e["E_sc_fwd"],
             "E_v": e["E_v_fwd"],
             "lamps_in_reach": e["lamps_in_reach"],
+            "lamps_assumed_photometry": assumed["photometry"],
+            "lamps_assumed_height": assumed["height"],
+            "lamps_assumed_flux": assumed["flux"],
         },  # fmt: skip
         geometry=shapely.points(xy_out),
         crs=layout.crs,
