@@ -48,8 +48,7 @@ FOOT_ONLY = frozenset(
         "corridor",
     }
 )
-# building=* values that are homes. RESIDENTIAL_BUILDINGS are explicit; DWELLINGS adds
-# building=yes, because most homes in OSM are mapped untyped.
+# building=* values that are homes by themselves (OSM wiki Key:building, "Accommodation").
 RESIDENTIAL_BUILDINGS = frozenset(
     {
         "house",
@@ -66,7 +65,16 @@ RESIDENTIAL_BUILDINGS = frozenset(
         "cabin",
     }
 )
-DWELLINGS = RESIDENTIAL_BUILDINGS | {"yes"}
+#: The one dwelling vocabulary: the ``building=*`` values that say "home". ``building=yes``
+#: is NOT among them: an untyped building is a home only with residential evidence (see
+#: :func:`is_dwelling`), so a high street of untyped shops is not read as rows of houses.
+DWELLINGS = RESIDENTIAL_BUILDINGS
+#: ``building:use=*`` values that make any building a home.
+RESIDENTIAL_USES = frozenset({"residential", "apartments", "house", "dwelling"})
+#: Entrance values that belong to a home (OSM wiki Key:entrance: ``entrance=home``).
+HOME_ENTRANCES = frozenset({"home"})
+#: ``location=*`` values of ways that are not out in the open.
+INDOOR_LOCATIONS = frozenset({"underground", "indoor"})
 NO_FOOT_BY_DEFAULT = frozenset({"motorway", "motorway_link", "busway"})
 PLANTING = frozenset({"tree", "tree_row", "shrub", "scrub", "shrubbery"})
 # police=* subtypes a member of the public cannot walk into for help (OSM wiki Key:police).
@@ -133,6 +141,83 @@ def _is_site(tags: dict) -> bool:
     return tags.get("safespace:role") == "site"
 
 
+def is_dwelling(tags: dict) -> bool:
+    """Whether a building's own tags say it holds homes.
+
+    Evidence, any of: ``building`` in :data:`DWELLINGS` (house, residential, apartments,
+    terrace, detached, semidetached_house, ...); ``building:use`` in
+    :data:`RESIDENTIAL_USES`; a ``residential=*`` tag (``residential=rural``, ...). An address
+    and ``building:levels`` are not evidence: shops and offices have them too. An entrance
+    tagged ``entrance=home`` is evidence as well, but it lives on another feature: see
+    :func:`dwelling_mask`.
+    """
+    building = str(tags.get("building") or "").strip().lower()
+    if building in DWELLINGS:
+        return True
+    use = str(tags.get("building:use") or "").strip().lower()
+    if use in RESIDENTIAL_USES:
+        return True
+    residential = str(tags.get("residential") or "").strip().lower()
+    return residential not in ("", "no")
+
+
+def dwelling_mask(layout) -> np.ndarray:
+    """Per row of ``layout.buildings``: is it a home (:func:`is_dwelling`, or an entrance
+    tagged ``entrance=home`` on it)? O(B + E)."""
+    b = layout.buildings
+    if b.empty:
+        return np.zeros(0, dtype=bool)
+    if "dwelling" in b.columns:
+        out = b["dwelling"].fillna(False).to_numpy(dtype=bool)
+    else:
+        tags = b["tags"] if "tags" in b.columns else [{"building": v} for v in b["building"]]
+        out = np.array([is_dwelling(t if isinstance(t, dict) else {}) for t in tags], dtype=bool)
+    ent = layout.entrances
+    if not ent.empty and "building_fid" in ent.columns and "entrance" in ent.columns:
+        kind = ent["entrance"].astype(str).str.lower().to_numpy()
+        homes = set(ent["building_fid"].to_numpy(dtype=object)[np.isin(kind, list(HOME_ENTRANCES))])
+        if homes:
+            out = out | b["fid"].isin(homes).to_numpy()
+    return out
+
+
+def _levels_below_ground(value) -> bool:
+    """``level=-1`` or ``-2;-1``: every level given is below ground (``0;-1`` is not)."""
+    if value is None:
+        return False
+    parts = [p.strip() for p in str(value).replace(",", ";").split(";") if p.strip()]
+    if not parts:
+        return False
+    for p in parts:
+        if not parse_number(p) < 0:
+            return False
+    return True
+
+
+def is_indoor(tags: dict) -> bool:
+    """Whether a way is indoors or underground, away from outdoor surveillance.
+
+    True for ``highway=corridor``; ``indoor=*`` other than ``no``; every ``level`` below 0;
+    ``location=underground`` or ``indoor``; a way tagged as part of a station
+    (``railway=platform``/``station`` on a foot route, ``public_transport=station``). Not for
+    ``layer<0`` alone or ``tunnel=yes``: a pedestrian underpass is outdoors for the rules that
+    judge it (SL005). The lighting and police rules read the same function (column ``indoor``
+    of the route layers).
+    """
+    if tags.get("highway") == "corridor":
+        return True
+    indoor = str(tags.get("indoor") or "").strip().lower()
+    if indoor not in ("", "no"):
+        return True
+    if _levels_below_ground(tags.get("level")):
+        return True
+    if str(tags.get("location") or "").strip().lower() in INDOOR_LOCATIONS:
+        return True
+    if tags.get("public_transport") == "station" or tags.get("railway") in ("platform", "station"):
+        return True
+    return False
+
+
 def layer_of(tags: dict, geom_type: int) -> list[str]:
     """The layers a feature with these tags and geometry type belongs to (maybe several)."""
     layers = []
@@ -193,6 +278,7 @@ def _building_cols(tags: dict) -> dict:
         "height_m": height,
         "levels": levels,
         "frontage": frontage,
+        "dwelling": is_dwelling(tags),
     }
 
 
@@ -207,6 +293,7 @@ def _way_cols(tags: dict) -> dict:
         "covered": is_yes(tags.get("covered")),
         "foot": _text(tags, "foot"),
         "layer": parse_number(tags.get("layer")),
+        "indoor": is_indoor(tags),
     }
 
 

@@ -242,7 +242,7 @@ def assess(
         wanted = set(select_rules(registry, rules))
         rule_ids = [r for r in rule_ids if r in wanted]
 
-    site = Site(layout)
+    site = Site(layout, assessment=prof.assessment)
     findings: list[Finding] = []
     metrics: dict[str, dict[str, Any]] = {}
     given_scores: list[Score] = []

@@ -213,6 +213,9 @@ def test_sl004_without_site_boundary_ends_at_the_data_edge_are_cut_ends():
 
 def test_sl005_underpass_scene():
     lay = safespace.load(FIXTURES / "scenes" / "underpass.geojson")
+    # the scene's underpass is tagged lit=yes: a lit tunnel is not judged (issue 12)
+    assert run(sl.passage_exit, lay)[0] == []
+    lay.foot_routes["lit"] = None
     findings, metrics, _ = run(sl.passage_exit, lay)
     (f,) = findings
     assert f.features == ["fp02"] and f.severity == "high"

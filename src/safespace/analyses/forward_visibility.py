@@ -27,6 +27,7 @@ from safespace.analyses._visibility import (
     route_chains,
     route_samples,
 )
+from safespace.analyses.surveillance import tagged_indoor
 from safespace.errors import InputError
 
 __all__ = ["STOP_BLOCKED", "STOP_BUILDING", "STOP_END", "STOP_RANGE", "forward_visibility"]
@@ -157,6 +158,7 @@ def forward_visibility(
         raise InputError("spacing, step and max_range must be positive")
     samples = route_samples(layout, spacing, ("route",))
     out = samples.copy()
+    out["indoor"] = out["indoor"].to_numpy(bool) | tagged_indoor(layout, out)
     n = len(out)
     if n == 0:
         for col in ("ahead_m", "behind_m"):

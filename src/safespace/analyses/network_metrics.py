@@ -100,6 +100,7 @@ def network_metrics(
     network: str | nx.MultiGraph = "walk",
     destinations: Any = None,
     min_straight_m: float = 20.0,
+    min_block_width_m: float = 0.0,
 ) -> dict[str, Any]:
     """Connectivity metrics of a layout's network for the site or the whole layout.
 
@@ -115,6 +116,8 @@ def network_metrics(
         Extra route-directness targets: points (GeoSeries/array/list) in the layout CRS.
     min_straight_m
         Route-directness pairs closer than this are skipped.
+    min_block_width_m
+        Faces of the network narrower than this are not blocks (see :func:`network_blocks`).
 
     Returns
     -------
@@ -146,6 +149,7 @@ def network_metrics(
         origins=origins,
         destinations=destinations,
         min_straight_m=min_straight_m,
+        min_block_width_m=min_block_width_m,
     )
 
 
@@ -157,6 +161,7 @@ def graph_metrics(
     destinations: Any = None,
     min_straight_m: float = 20.0,
     keys: Any = None,
+    min_block_width_m: float = 0.0,
 ) -> dict[str, Any]:
     """:func:`network_metrics` on a network graph (or its :class:`NetworkTable`).
 
@@ -173,6 +178,8 @@ def graph_metrics(
         Route-directness targets besides the site exits (points).
     min_straight_m
         Pairs closer than this are skipped.
+    min_block_width_m
+        Faces narrower than this are not blocks (see :func:`network_blocks`).
     keys
         Compute only these metrics (and ``site``); default all. Counting metrics then cost
         O(V + E) array work, without the blocks, culs-de-sac or route directness.
@@ -222,7 +229,7 @@ def graph_metrics(
     terminal_len = float(clipped[terminal].sum())
 
     blocks = (
-        network_blocks(t, within=polygon if site else None)
+        network_blocks(t, within=polygon if site else None, min_width_m=min_block_width_m)
         if need(
             "block_count",
             "mean_block_area_m2",
@@ -303,6 +310,7 @@ def network_blocks(
     graph: nx.MultiGraph | NetworkTable,
     *,
     within: shapely.Geometry | None = None,
+    min_width_m: float = 0.0,
 ) -> gpd.GeoDataFrame:
     """Blocks: faces of the street network, one row each.
 
@@ -312,12 +320,23 @@ def network_blocks(
         Network graph or table.
     within
         Keep blocks whose representative point is inside this polygon.
+    min_width_m
+        Drop faces narrower than this (``width_m`` below): the slivers between a
+        carriageway and its separately mapped sidewalk, or between two parallel paths, are
+        faces of the network but not blocks anyone walks round.
 
     Returns
     -------
     geopandas.GeoDataFrame
         Columns ``area_m2``, ``perimeter_m`` (exterior ring), ``longest_side_m`` (long side of
-        the minimum rotated rectangle), ``geometry``; sorted by area, largest first.
+        the minimum rotated rectangle), ``width_m`` (mean width, ``2 × area / perimeter``),
+        ``geometry``; sorted by area, largest first.
+
+        The mean width ``2A/P`` tends to the width of a long strip (a sliver ``w`` m wide
+        and ``L`` m long gives ``wL/(L + w) ≈ w``) and follows a curving strip, where the
+        short side of the minimum rotated rectangle of a sidewalk sliver that bends with its
+        street is as wide as the bend. For a compact block it is half its side (a 40 m square
+        block has ``width_m`` 20), so a 10 m limit keeps every block of 20 m × 20 m or more.
 
     Notes
     -----
@@ -325,12 +344,15 @@ def network_blocks(
     """
     t = graph if isinstance(graph, NetworkTable) else table_from_graph(graph)
     crs = None if isinstance(graph, NetworkTable) else graph.graph.get("crs")
-    cols = {"area_m2": [], "perimeter_m": [], "longest_side_m": []}
+    cols = {"area_m2": [], "perimeter_m": [], "longest_side_m": [], "width_m": []}
     if len(t.geometry) == 0:
         return gpd.GeoDataFrame(cols, geometry=[], crs=crs)
     noded = shapely.get_parts(shapely.union_all(t.geometry))
     faces = shapely.get_parts(shapely.polygonize(noded))
     faces = faces[shapely.area(faces) > 0]
+    if min_width_m > 0 and len(faces):
+        width = 2.0 * shapely.area(faces) / shapely.length(shapely.get_exterior_ring(faces))
+        faces = faces[width >= min_width_m]
     if within is not None and not shapely.is_empty(within) and len(faces):
         faces = faces[np.asarray(shapely.covers(within, shapely.point_on_surface(faces)), bool)]
     if len(faces) == 0:
@@ -343,6 +365,7 @@ def network_blocks(
             "area_m2": shapely.area(faces),
             "perimeter_m": shapely.length(shapely.get_exterior_ring(faces)),
             "longest_side_m": sides.max(axis=1),
+            "width_m": 2.0 * shapely.area(faces) / shapely.length(shapely.get_exterior_ring(faces)),
         },
         geometry=faces,
         crs=crs,

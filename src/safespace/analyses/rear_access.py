@@ -23,9 +23,16 @@ Flanks
     faces the route (``front``); otherwise ``side`` (a gable); ``unknown`` without a front.
     The first opaque barrier (wall, fence, hedge) on each ray is recorded too.
 
+Dwellings
+    A building is a home only with residential evidence (:func:`safespace._classify.
+    dwelling_mask`: a residential ``building`` value, ``building:use=residential``,
+    ``residential=*`` or an ``entrance=home``); an untyped ``building=yes`` is not.
+
 Rear routes
     A sample is *behind dwellings* when at least one side is flanked by a dwelling whose
-    front faces away and no flanking building faces the route. Runs of such samples (gaps of
+    front faces away and no flanking building faces the route. Pedestrian streets
+    (``highway=pedestrian``) are never rear routes: lined by buildings, they are the street
+    those buildings face, whatever the guessed fronts say; nor are indoor ways. Runs of such samples (gaps of
     up to ``max_gap_m`` bridged) at least ``min_length_m`` long are the rear routes.
 """
 
@@ -40,7 +47,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from safespace._classify import DWELLINGS, FOOT_ONLY
+from safespace._classify import DWELLINGS, FOOT_ONLY, dwelling_mask
 from safespace.errors import InputError
 
 __all__ = [
@@ -72,7 +79,9 @@ class RouteFlanks:
         One row per sample: ``chain``, ``position_m``, and for ``side`` in left/right:
         ``{side}_building`` (fid or None), ``{side}_dist_m`` (NaN when none within reach),
         ``{side}_relation`` (``rear``/``front``/``side``/``unknown``/None), ``{side}_dwelling``
-        (bool), ``{side}_barrier_m`` (distance to the first side barrier, NaN if none).
+        (bool), ``{side}_front_method`` (``entrance``: the front is a mapped entrance;
+        ``street``: guessed from the nearest street; None), ``{side}_barrier_m`` (distance
+        to the first side barrier, NaN if none).
     """
 
     chains: gpd.GeoDataFrame
@@ -222,8 +231,8 @@ def route_flanks(
 
     fronts = building_fronts(layout, street_search_m=street_search_m)
     bgeom = np.asarray(layout.buildings.geometry.values, dtype=object)
-    btype = layout.buildings["building"].astype(str).str.lower().to_numpy() if len(bgeom) else []
-    dwelling = np.isin(btype, list(DWELLINGS)) if len(bgeom) else np.zeros(0, bool)
+    dwelling = dwelling_mask(layout) if len(bgeom) else np.zeros(0, bool)
+    method = fronts["method"].to_numpy(dtype=object)
     facing = np.column_stack(
         [fronts["fx"].to_numpy() - fronts["cx"].to_numpy(), fronts["fy"] - fronts["cy"]]
     ).reshape(-1, 2)
@@ -243,6 +252,7 @@ def route_flanks(
         rel = np.full(len(xy), None, dtype=object)
         bfid = np.full(len(xy), None, dtype=object)
         dw = np.zeros(len(xy), dtype=bool)
+        how = np.full(len(xy), None, dtype=object)
         ok = hit >= 0
         if ok.any():
             h = hit[ok]
@@ -252,11 +262,13 @@ def route_flanks(
             rel[ok] = r
             bfid[ok] = fronts["fid"].to_numpy()[h]
             dw[ok] = dwelling[h]
+            how[ok] = method[h]
         _, bdist = _first_hit(rays, pts, barriers)
         cols[f"{side}_building"] = bfid
         cols[f"{side}_dist_m"] = dist
         cols[f"{side}_relation"] = rel
         cols[f"{side}_dwelling"] = dw
+        cols[f"{side}_front_method"] = how
         cols[f"{side}_barrier_m"] = bdist
     samples = gpd.GeoDataFrame(cols, geometry=list(pts), crs=crs)
     return RouteFlanks(chains=chains, samples=samples)
@@ -291,6 +303,8 @@ def rear_access(
         One row per run: ``chain``, ``fids`` (ways), ``highway``, ``start_m``, ``end_m``,
         ``length_m``, ``both_sides_share`` (share of the run's samples with rear-facing
         dwellings on both sides), ``buildings`` (tuple of the flanking dwellings' fids),
+        ``fronts_guessed`` (those of them whose front was guessed from the nearest street,
+        no entrance being mapped),
         ``geometry`` (the stretch of route).
 
     Notes
@@ -322,15 +336,23 @@ def rear_runs(
         both &= is_rear
         facing_route |= rel == "front"
     flag = rear & ~facing_route
+    if len(s) and len(flanks.chains):
+        street_like = (flanks.chains["highway"].astype(str) == "pedestrian").to_numpy()
+        if "indoor" in flanks.chains.columns:
+            street_like = street_like | flanks.chains["indoor"].to_numpy(bool)
+        flag &= ~street_like[s["chain"].to_numpy()]
     runs = flag_runs(flanks, flag, max_gap_m=max_gap_m, min_length_m=min_length_m)
     rows = []
     for chain, start, end, idx in runs:
-        blds = []
+        blds, guessed = [], []
         for side in _SIDES:
             rel = s[f"{side}_relation"].to_numpy(dtype=object)[idx]
             dw = s[f"{side}_dwelling"].to_numpy(bool)[idx]
             b = s[f"{side}_building"].to_numpy(dtype=object)[idx]
-            blds += [x for x, r, w in zip(b, rel, dw, strict=True) if r == "rear" and w]
+            how = s[f"{side}_front_method"].to_numpy(dtype=object)[idx]
+            rear_here = (rel == "rear") & dw
+            blds += list(b[rear_here])
+            guessed += list(b[rear_here & (how != "entrance")])
         c = flanks.chains.iloc[chain]
         rows.append(
             {
@@ -342,11 +364,12 @@ def rear_runs(
                 "length_m": end - start,
                 "both_sides_share": float(both[idx].mean()),
                 "buildings": tuple(dict.fromkeys(blds)),
+                "fronts_guessed": tuple(dict.fromkeys(guessed)),
                 "geometry": shapely.ops.substring(c.geometry, start, end),
             }
         )
     columns = ["chain", "fids", "highway", "start_m", "end_m", "length_m"]
-    columns += ["both_sides_share", "buildings", "geometry"]
+    columns += ["both_sides_share", "buildings", "fronts_guessed", "geometry"]
     frame = pd.DataFrame(rows, columns=columns)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
 
@@ -402,7 +425,9 @@ def _foot_chains(layout: Any) -> gpd.GeoDataFrame:
     """Foot-only routes merged into chains between junctions, with the ways they run along."""
     fr = layout.foot_routes
     empty = gpd.GeoDataFrame(
-        {"chain": [], "fids": [], "highway": [], "length_m": []}, geometry=[], crs=layout.crs
+        {"chain": [], "fids": [], "highway": [], "indoor": [], "length_m": []},
+        geometry=[],
+        crs=layout.crs,
     )
     if fr.empty:
         return empty
@@ -413,6 +438,11 @@ def _foot_chains(layout: Any) -> gpd.GeoDataFrame:
     geoms = np.asarray(fr.geometry.values, dtype=object)[keep]
     fids = fr["fid"].to_numpy(dtype=object)[keep]
     hws = hw[keep]
+    ind = (
+        fr["indoor"].fillna(False).to_numpy(dtype=bool)[keep]
+        if "indoor" in fr.columns
+        else np.zeros(len(geoms), dtype=bool)
+    )
     merged = shapely.get_parts(shapely.line_merge(shapely.union_all(geoms)))
     merged = merged[shapely.length(merged) > 0]
     if len(merged) == 0:
@@ -430,6 +460,7 @@ def _foot_chains(layout: Any) -> gpd.GeoDataFrame:
             "chain": np.arange(n),
             "fids": [fid_of.get(i, ()) for i in range(n)],
             "highway": [hws[main[i]] if i in main.index else None for i in range(n)],
+            "indoor": [bool(ind[main[i]]) if i in main.index else False for i in range(n)],
             "length_m": shapely.length(merged),
         },
         geometry=list(merged),

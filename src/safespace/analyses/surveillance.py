@@ -61,7 +61,7 @@ from safespace.analyses._visibility import (
 )
 from safespace.errors import InputError
 
-__all__ = ["GEHL_DISTANCE_SOURCE", "observers", "surveillance_field"]
+__all__ = ["GEHL_DISTANCE_SOURCE", "observers", "surveillance_field", "tagged_indoor"]
 
 GEHL_DISTANCE_SOURCE = (
     "Gehl, Life between Buildings (1971) / Cities for People (2010): facial expressions and "
@@ -194,6 +194,25 @@ def _point_segment_distance(p: np.ndarray, seg: np.ndarray) -> np.ndarray:
     return np.hypot(*(a + t[:, None] * ab - p).T)
 
 
+def tagged_indoor(layout, samples) -> np.ndarray:
+    """Per sample: does it lie on a way tagged indoor or underground?
+
+    Reads the ``indoor`` column of ``layout.foot_routes``
+    (:func:`safespace._classify.is_indoor`: ``highway=corridor``, ``indoor=*``, ``level<0``,
+    ``location=underground``, station ways). Area samples are never tagged indoor. O(S).
+    """
+    fr = layout.foot_routes
+    n = len(samples)
+    if n == 0 or fr.empty or "indoor" not in fr.columns:
+        return np.zeros(n, dtype=bool)
+    indoor = fr["indoor"].fillna(False).to_numpy(dtype=bool)
+    inside = set(fr["fid"].to_numpy(dtype=object)[indoor])
+    if not inside:
+        return np.zeros(n, dtype=bool)
+    route = (samples["kind"] == "route").to_numpy()
+    return route & samples["fid"].isin(inside).to_numpy()
+
+
 def surveillance_field(
     layout,
     *,
@@ -236,7 +255,8 @@ def surveillance_field(
     -------
     geopandas.GeoDataFrame
         One row per sample (see :func:`~safespace.analyses._visibility.route_samples` for
-        ``kind``, ``fid``, ``chain``, ``position_m``, ``indoor``) plus ``n_buildings``
+        ``kind``, ``fid``, ``chain``, ``position_m``, ``indoor``: inside a footprint or on a
+        way tagged indoor, see :func:`tagged_indoor`) plus ``n_buildings``
         (buildings overlooking it), ``n_facades`` (distinct wall segments), ``n_observers``
         (observer points with a clear view), ``nearest_m`` (distance to the nearest of them,
         NaN if none) and ``buildings`` (tuple of the observing buildings' fids).
@@ -254,6 +274,8 @@ def surveillance_field(
     if not max_distance > 0:
         raise InputError(f"max_distance must be positive, got {max_distance!r}")
     samples = route_samples(layout, spacing, kinds)
+    # indoors: inside a building footprint, or on a way tagged indoor or underground
+    samples["indoor"] = samples["indoor"].to_numpy(bool) | tagged_indoor(layout, samples)
     obs = observers(
         layout,
         observer_spacing=observer_spacing,

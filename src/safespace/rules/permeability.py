@@ -49,6 +49,13 @@ from safespace.errors import RuleError
 from safespace.findings import SEVERITIES, Finding, Metric
 from safespace.rules.engine import Param, Site, rule
 from safespace.rules.sightlines import SETTINGS as SIGHTLINE_SETTINGS
+from safespace.rules.sightlines import (
+    assessable_region,
+    indoor_of,
+    near_data_edge,
+    plural,
+    route_place,
+)
 
 CONNECTIVITY = "connectivity"
 SBD = "secured-by-design"
@@ -100,6 +107,9 @@ HILLIER = (
 ISO = "ISO 22341:2021, 5.2: natural surveillance [checked]"
 UNVERIFIED = "safespace default; no public source gives a number [unverified]"
 VIEW_SEVERITY = "safespace convention: the profile sets it for its view"
+#: Faces of the walk network narrower than this (mean width 2·area/perimeter) are slivers
+#: between a carriageway and its sidewalk, or between parallel paths, not blocks.
+SLIVER_WIDTH_M = 10.0
 
 
 def _severity(default: str) -> Param:
@@ -144,7 +154,7 @@ def _walk_table(site: Site):
 
 
 def _metrics(site: Site) -> dict:
-    return site.analysis(network_metrics, network=_walk(site))
+    return site.analysis(network_metrics, network=_walk(site), min_block_width_m=SLIVER_WIDTH_M)
 
 
 def _flanks(site: Site):
@@ -253,6 +263,17 @@ def poor_connectivity(site: Site) -> Iterator[Finding | Metric]:
     for key, unit in _METRIC_UNITS.items():
         if key in m:
             yield Metric(key, _num(m[key], 4), unit)
+    t = _walk_table(site)
+    if len(t.u):
+        # coverage: share of the network length in the site lying in the data core (not
+        # within edge_margin_m of where the data stops), where its junctions are known
+        clipped = shapely.intersection(t.geometry, site.site_polygon)
+        total = float(shapely.length(clipped).sum())
+        if total > 0:
+            core = float(
+                shapely.length(shapely.intersection(clipped, assessable_region(site))).sum()
+            )
+            yield Metric("assessable_share", round(core / total, 4), "ratio")
     evidence = {
         k: _num(m.get(k), 3)
         for k in (
@@ -307,6 +328,14 @@ def poor_connectivity(site: Site) -> Iterator[Finding | Metric]:
             message=f"The walking network of the {where} has {value:.2f} {what}, below the "
             f"{limit:g} asked for.",
             geometry=site.site_polygon,
+            basis="measured",
+            rests_on=[
+                {
+                    "intersection_density_km2": "min_intersection_density_km2",
+                    "link_node_ratio": "min_link_node_ratio",
+                    "connected_node_ratio": "min_connected_node_ratio",
+                }[key]
+            ],
             evidence={**evidence, "threshold": limit, "measure": key},
             recommendation=fix,
             references=[ref],
@@ -328,7 +357,9 @@ def poor_connectivity(site: Site) -> Iterator[Finding | Metric]:
         "severity": _severity("medium"),
         "recommended_block_side_m": Param(90.0, "m", "the Urban Design Compendium's block size", UDC),
         "severity_over_recommended": _severity("info"),
+        "min_block_width_m": Param(SLIVER_WIDTH_M, "m", "faces narrower than this (2 × area / perimeter) are slivers between carriageway and sidewalk, not blocks", "safespace convention: a block of 20 m × 20 m has a mean width of 10 m"),
     },
+    proposal_rule=True,
     references=[UDC, PALETTE],
     view=CONNECTIVITY,
 )  # fmt: skip
@@ -339,7 +370,9 @@ def long_blocks(site: Site) -> Iterator[Finding | Metric]:
     sev_rec = _check_severity(site, "severity_over_recommended")
     p = site.params
     hard, soft = float(p["max_block_side_m"]), float(p["recommended_block_side_m"])
-    blocks = network_blocks(_walk_table(site), within=site.site_polygon)
+    blocks = network_blocks(
+        _walk_table(site), within=site.site_polygon, min_width_m=float(p["min_block_width_m"])
+    )
     n_long = 0
     for row in blocks.itertuples():
         side = float(row.longest_side_m)
@@ -354,8 +387,11 @@ def long_blocks(site: Site) -> Iterator[Finding | Metric]:
             message=f"A block of {row.area_m2:,.0f} m² has a side of {side:.0f} m, longer than "
             f"{limit:g} m: walkers must go round it.",
             geometry=row.geometry,
+            basis="measured",
+            rests_on=["max_block_side_m" if over_hard else "recommended_block_side_m"],
             evidence={
                 "longest_side_m": round(side, 1),
+                "mean_width_m": round(float(row.width_m), 1),
                 "area_m2": round(float(row.area_m2), 1),
                 "perimeter_m": round(float(row.perimeter_m), 1),
                 "threshold_m": limit,
@@ -382,6 +418,7 @@ def long_blocks(site: Site) -> Iterator[Finding | Metric]:
         "severity": _severity("medium"),
     },
     references=[DIRECTNESS],
+    proposal_rule=True,
     view=CONNECTIVITY,
 )  # fmt: skip
 def indirect_routes(site: Site) -> Iterator[Finding | Metric]:
@@ -399,6 +436,8 @@ def indirect_routes(site: Site) -> Iterator[Finding | Metric]:
         message=f"Walking from the homes to the site exits is {value:.2f} times the straight "
         f"distance (median of {m['route_directness_pairs']} trips), more than {limit:g}.",
         geometry=site.site_polygon,
+        basis="measured",
+        rests_on=["max_route_directness"],
         evidence={
             "route_directness_median": round(value, 3),
             "pairs": m["route_directness_pairs"],
@@ -424,6 +463,7 @@ def indirect_routes(site: Site) -> Iterator[Finding | Metric]:
         "severity": _severity("medium"),
     },
     references=[LEED_BOUNDARY],
+    proposal_rule=True,
     view=CONNECTIVITY,
 )  # fmt: skip
 def boundary_connections(site: Site) -> Iterator[Finding | Metric]:
@@ -464,6 +504,8 @@ def boundary_connections(site: Site) -> Iterator[Finding | Metric]:
                 message=f"{b - a:.0f} m of the site boundary has no street or path across it "
                 f"(LEED-ND asks for one at least every {limit:g} m).",
                 geometry=geom,
+                basis="measured",
+                rests_on=["max_spacing_m"],
                 evidence={"gap_m": round(b - a, 1), "threshold_m": limit,
                           "boundary_connections": len(xy)},
                 recommendation="Add a street or foot/cycle link across this stretch of the "
@@ -487,6 +529,7 @@ def boundary_connections(site: Site) -> Iterator[Finding | Metric]:
         "severity": _severity("medium"),
     },
     references=[SBD_REAR, JOHNSON_BOWERS],
+    proposal_rule=True,
     view=SBD,
     settings=REAR_ACCESS,
 )  # fmt: skip
@@ -504,18 +547,31 @@ def rear_routes(site: Site) -> Iterator[Finding | Metric]:
     runs = runs[_in_site(site, runs.geometry.values)] if len(runs) else runs
     lit = _lit_of(site.layout)
     total = 0.0
+    lay = site.layout
     for row in runs.itertuples():
         total += row.length_m
         both = row.both_sides_share >= 0.5
         where = "between rear gardens" if both else "behind dwellings"
-        lits = sorted({str(lit.get(f)) for f in row.fids})
+        lits = sorted({str(lit.get(f)) for f in row.fids if lit.get(f) is not None})
+        guessed = list(row.fronts_guessed)
+        assumptions = []
+        if guessed:
+            assumptions.append(
+                f"{plural(len(guessed), 'home')} {'has' if len(guessed) == 1 else 'have'} no "
+                "mapped entrance: the front is taken as the side facing the nearest street."
+            )
+        n = len(row.buildings)
         yield Finding(
             severity=sev,
             title="Footpath behind dwellings",
-            message=f"{row.length_m:.0f} m of {row.highway or 'path'} {', '.join(row.fids)} runs "
-            f"{where}: {len(row.buildings)} homes turn their backs to it.",
+            message=f"{row.length_m:.0f} m of {route_place(lay, row.fids)} runs {where}: "
+            f"{plural(n, 'home')} {'turns its' if n == 1 else 'turn their'} back to it.",
             geometry=row.geometry,
+            basis="modelled" if guessed else "measured",
+            rests_on=["look_m"] if guessed else [],
             evidence={
+                "assumptions": assumptions,
+                "fronts_guessed": guessed,
                 "length_m": round(row.length_m, 1),
                 "homes": len(row.buildings),
                 "both_sides_share": round(row.both_sides_share, 2),
@@ -621,6 +677,7 @@ def leaky_culdesacs(layout: Any, *, drive: nx.MultiDiGraph, street_types: tuple[
         "severity": _severity("medium"),
     },
     references=[SBD_LINKS, HERTS, SURREY, JOHNSON_BOWERS],
+    proposal_rule=True,
     view=SBD,
 )  # fmt: skip
 def leaky_culdesac(site: Site) -> Iterator[Finding | Metric]:
@@ -636,19 +693,39 @@ def leaky_culdesac(site: Site) -> Iterator[Finding | Metric]:
     dt = site.analysis(_table_of, graph=drive)
     yield Metric("drive_dead_ends", int(np.count_nonzero(dt.street_count == 1)))
     lit = _lit_of(site.layout)
-    n = 0
-    for item in found:
+    lay = site.layout
+    n = cut = 0
+    heads = [item["head"] for item in found]
+    origin = dict(zip(lay.streets["fid"], lay.streets["origin"], strict=False))
+    edge = near_data_edge(
+        site,
+        heads,
+        [origin.get(item["street_fids"][0], "proposal") for item in found],
+        layer="streets",
+    )
+    for item, at_edge in zip(found, edge, strict=True):
         if not shapely.intersects(item["head"], site.site_polygon):
             continue
+        if at_edge:  # a street the extract cuts off, not a cul-de-sac
+            cut += 1
+            continue
+        if _continues_as_pedestrian_street(lay, item):
+            continue
         n += 1
-        streets = ", ".join(item["street_fids"])
-        links = ", ".join(item["link_fids"])
+        street = route_place(lay, item["street_fids"])
+        subject = (
+            f"An unnamed cul-de-sac ({street.removeprefix('an unnamed ')})"
+            if street.startswith("an unnamed")
+            else f"The cul-de-sac {street}"
+        )
+        k = len(item["link_fids"])
         yield Finding(
             severity=sev,
             title="Leaky cul-de-sac",
-            message=f"The cul-de-sac {streets} ({item['highway']}) is joined at its head to "
-            f"the rest of the network by the foot link {links}.",
+            message=f"{subject} is joined at its head to the rest of the network by "
+            f"{'a foot link' if k == 1 else 'foot links'} ({route_place(lay, item['link_fids'])}).",
             geometry=item["link"],
+            basis="measured",
             evidence={
                 "head": [round(item["head"].x, 2), round(item["head"].y, 2)],
                 "street_length_m": round(item["street_length_m"], 1),
@@ -660,6 +737,19 @@ def leaky_culdesac(site: Site) -> Iterator[Finding | Metric]:
             features=list(item["street_fids"]) + list(item["link_fids"]),
         )
     yield Metric("leaky_culdesacs", n)
+    yield Metric("dead_ends_at_data_edge", cut)
+
+
+def _continues_as_pedestrian_street(layout: Any, item: dict, tolerance_m: float = 1.0) -> bool:
+    """Whether the street goes on at its "head" as a pedestrian street (``highway=pedestrian``):
+    a street ending at a pedestrian zone is not a cul-de-sac, and the pedestrian street, lined
+    by buildings, is a street, not a foot link."""
+    fr = layout.foot_routes
+    sel = fr[fr["fid"].isin(list(item["link_fids"])).to_numpy()]
+    sel = sel[(sel["highway"].astype(str) == "pedestrian").to_numpy()]
+    return bool(len(sel)) and bool(
+        np.any(shapely.dwithin(sel.geometry.values, item["head"], tolerance_m))
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -746,6 +836,8 @@ def unobserved_alleys(site: Site) -> Iterator[Finding | Metric]:
     for side in ("left", "right"):
         d = np.fmin(s[f"{side}_dist_m"].to_numpy(float), s[f"{side}_barrier_m"].to_numpy(float))
         closed &= d <= enc
+    if len(s) and "indoor" in fl.chains.columns:
+        closed &= ~fl.chains["indoor"].to_numpy(bool)[s["chain"].to_numpy()]
     seen = _overlooked_by_field(site, fl)
     method = "surveillance field"
     if seen is None:
@@ -762,9 +854,11 @@ def unobserved_alleys(site: Site) -> Iterator[Finding | Metric]:
         yield Finding(
             severity=sev,
             title="Alley with no overlooking frontage",
-            message=f"{end - start:.0f} m of {c['highway'] or 'path'} {', '.join(c['fids'])} "
-            f"is closed in on both sides within {enc:g} m and no building front overlooks it.",
+            message=f"{end - start:.0f} m of {route_place(site.layout, c['fids'])} is closed in "
+            f"on both sides within {enc:g} m and no building front overlooks it.",
             geometry=geom,
+            basis="modelled" if not site.layout.is_complete("entrances") else "measured",
+            rests_on=["enclosed_m"],
             evidence={"length_m": round(end - start, 1), "enclosed_m": enc,
                       "overlooking_from": method},
             recommendation="Open the alley up to view (turn a front or windows of habitable "
@@ -824,16 +918,22 @@ def isolated_routes(site: Site) -> Iterator[Finding | Metric]:
     foot = _foot_only_edges(site.layout, t)
     cand = foot & (t.length >= float(p["min_length_m"])) & (e_int <= q_int) & (e_ch <= q_ch)
     cand &= _in_site(site, t.geometry)
+    fr = site.layout.foot_routes
+    inside = set(fr["fid"].to_numpy(dtype=object)[indoor_of(fr)]) if len(fr) else set()
+    if inside:
+        cand &= np.array([not any(f in inside for f in fs) for fs in t.fid], dtype=bool)
     total = 0.0
     for e in np.flatnonzero(cand):
         total += float(t.length[e])
         yield Finding(
             severity=sev,
             title="Isolated foot route",
-            message=f"The {t.length[e]:.0f} m pedestrian-only link {', '.join(t.fid[e])} is "
-            f"among the least integrated and least chosen routes within {radius:g} m: "
-            "segregated and little used.",
+            message=f"The {t.length[e]:.0f} m pedestrian-only link on "
+            f"{route_place(site.layout, t.fid[e])} is among the least integrated and least "
+            f"chosen routes within {radius:g} m: segregated and little used.",
             geometry=t.geometry[e],
+            basis="measured",
+            rests_on=["integration_quantile", "choice_quantile", "min_length_m"],
             evidence={
                 "length_m": round(float(t.length[e]), 1),
                 f"integration_{lab}": _num(float(e_int[e])),
@@ -866,6 +966,7 @@ def isolated_routes(site: Site) -> Iterator[Finding | Metric]:
         "severity": _severity("medium"),
     },
     references=[ESSEX, SBD_REAR],
+    proposal_rule=True,
     view=SBD,
 )  # fmt: skip
 def dead_end_foot_routes(site: Site) -> Iterator[Finding | Metric]:
@@ -885,7 +986,10 @@ def dead_end_foot_routes(site: Site) -> Iterator[Finding | Metric]:
     sc = t.street_count
     served = _served_points(layout, t.node_xy, float(p["served_m"]))
     edge_ring = shapely.boundary(layout.extent)
-    near_edge = shapely.distance(shapely.points(t.node_xy), edge_ring) <= float(p["data_edge_m"])
+    node_pts = shapely.points(t.node_xy)
+    near_edge = shapely.distance(node_pts, edge_ring) <= float(p["data_edge_m"])
+    # within the edge margin of the data extent (partial layer): where the extract cut it
+    near_edge |= near_data_edge(site, node_pts)
     n = 0
     for label in np.unique(trees[cul]):
         idx = np.flatnonzero(trees == label)
@@ -905,9 +1009,11 @@ def dead_end_foot_routes(site: Site) -> Iterator[Finding | Metric]:
         yield Finding(
             severity=sev,
             title="Dead-end foot route",
-            message=f"{length:.0f} m of pedestrian-only route ({', '.join(fids)}) leads "
-            "nowhere: someone walking in can be followed and trapped.",
+            message=f"{length:.0f} m of pedestrian-only route ({route_place(layout, fids)}) "
+            "ends without a way on: a walker has only one way out, back the way they came.",
             geometry=geom,
+            basis="measured",
+            rests_on=[],  # min_length_m only filters what is reported
             evidence={
                 "length_m": round(length, 1),
                 "dead_ends": [[round(x, 2), round(y, 2)] for x, y in t.node_xy[open_ends]],

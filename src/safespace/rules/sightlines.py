@@ -21,13 +21,15 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from safespace._classify import DWELLINGS, FOOT_ONLY
+from safespace._classify import FOOT_ONLY, dwelling_mask
 from safespace.analyses._visibility import polygon_segments, route_chains
 from safespace.analyses.forward_visibility import STOP_BLOCKED, forward_visibility
 from safespace.analyses.recesses import building_recesses
 from safespace.analyses.surveillance import GEHL_DISTANCE_SOURCE, surveillance_field
 from safespace.findings import Finding, Metric, Score
+from safespace.layout import data_extent
 from safespace.rules.engine import Param, Site, rule
+from safespace.rules.profiles import ASSESSMENT_PARAMS
 
 ISO = "ISO 22341:2021, 5.2: natural surveillance [checked]"
 SBD_PLANTING = (
@@ -69,6 +71,10 @@ UNDERPASS = (
     "Dutch veilig-ontwerp-beheer guidance: see the way out [checked]"
 )
 UNVERIFIED = "safespace default; no public source gives a number [unverified]"
+#: ``lit=*`` values that say a way is lit (OSM wiki Key:lit).
+LIT_VALUES = frozenset(
+    {"yes", "24/7", "automatic", "sunset-sunrise", "dusk-dawn", "limited", "interval"}
+)
 
 PLANTING_SHRUBS = frozenset({"shrub", "scrub", "shrubbery", "hedge"})
 TREES = frozenset({"tree", "tree_row"})
@@ -143,6 +149,186 @@ def _fmt(fids) -> str:
     return ", ".join(fids[:4]) + (f" and {len(fids) - 4} more" if len(fids) > 4 else "")
 
 
+# --- shared honesty helpers (also used by the PM rules) -------------------------------------
+
+#: Plain words for route types, for unnamed routes.
+_ROUTE_WORDS = {
+    "footway": "footway", "path": "path", "pedestrian": "pedestrian street", "steps": "flight of steps",
+    "cycleway": "cycle path", "bridleway": "bridleway", "track": "track",
+    "corridor": "passage", "service": "service road", "living_street": "street",
+    "residential": "street",
+}  # fmt: skip
+
+
+def _known(value) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text if text and text.lower() not in ("nan", "none") else None
+
+
+def _is_label(fid) -> bool:
+    """A drawn proposal's own feature label (``fp01``), not a database id (``way/12``)."""
+    return "/" not in str(fid)
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 home``, ``2 homes``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def join_words(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    words = list(dict.fromkeys(words))
+    if len(words) <= 1:
+        return "".join(words)
+    if len(words) > 3:
+        words = words[:3] + [f"{len(words) - 3} more"]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def route_place(layout, fids) -> str:
+    """Name routes in words: their street names, a drawn plan's labels, else what they are
+    (``an unnamed footway``). Never a raw OSM id."""
+    names, kinds = [], []
+    for frame in (layout.foot_routes, layout.streets):
+        if frame.empty:
+            continue
+        sel = frame[frame["fid"].isin(list(fids)).to_numpy()]
+        for r in sel.itertuples():
+            name = _known(r.name)
+            if name:
+                names.append(name)
+            elif _is_label(r.fid):
+                names.append(str(r.fid))
+            else:
+                kinds.append(_ROUTE_WORDS.get(_known(r.highway) or "", "route"))
+    if names:
+        return join_words(names)
+    if kinds:
+        kind = max(set(kinds), key=kinds.count)
+        return f"an unnamed {kind}"
+    return "an unnamed route"
+
+
+def building_place(layout, fids, noun: str = "building") -> str:
+    """Name buildings in words: their names or a drawn plan's labels, else a count."""
+    fids = list(dict.fromkeys(fids))
+    b = layout.buildings
+    names = []
+    if not b.empty:
+        sel = b[b["fid"].isin(fids).to_numpy()]
+        for r in sel.itertuples():
+            name = _known(r.name)
+            if name:
+                names.append(name)
+            elif _is_label(r.fid):
+                names.append(str(r.fid))
+    if names and len(names) == len(fids):
+        return join_words(names)
+    return plural(len(fids), noun)
+
+
+def indoor_of(frame) -> np.ndarray:
+    """The route layer's ``indoor`` column (:func:`safespace._classify.is_indoor`)."""
+    if "indoor" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame["indoor"].fillna(False).to_numpy(dtype=bool)
+
+
+def dwelling_fids(layout) -> set:
+    """The fids of the buildings that are homes (:func:`safespace._classify.dwelling_mask`)."""
+    b = layout.buildings
+    return set(b["fid"].to_numpy(dtype=object)[dwelling_mask(layout)]) if len(b) else set()
+
+
+def _parking_skipped(row) -> str | None:
+    """Why a car park is not judged for overlooking from windows, or None."""
+    tags = row.tags if isinstance(row.tags, dict) else {}
+    kind = str(tags.get("parking") or "").lower()
+    if shapely.get_type_id(row.geometry) not in (3, 6):
+        return "point"  # a node has no area to overlook
+    if kind == "underground" or str(tags.get("location") or "").lower() == "underground":
+        return "underground"
+    layer = pd.to_numeric(pd.Series([tags.get("layer")]), errors="coerce").iloc[0]
+    if np.isfinite(layer) and layer < 0:
+        return "underground"
+    if kind in ("multi-storey", "rooftop") or tags.get("building") == "parking":
+        return "multi-storey"
+    return None
+
+
+def edge_margin(site: Site) -> float:
+    """The profile's ``[assessment] edge_margin_m`` (its default when the engine does not
+    hand the assessment table to the rules)."""
+    table = getattr(site, "assessment", None) or {}
+    return float(table.get("edge_margin_m", ASSESSMENT_PARAMS["edge_margin_m"].default))
+
+
+def data_core(site: Site):
+    """The data extent less the edge margin: where what lies around a place is known."""
+    extent = site.analysis(data_extent)
+    margin = edge_margin(site)
+    return extent if margin <= 0 or extent.is_empty else shapely.buffer(extent, -margin)
+
+
+def assessable_region(site: Site, layer: str = "foot_routes"):
+    """Where a layer's subject can be assessed from the data: the data core, plus the whole
+    proposal when the layer is complete there (a drawing describes its site to the edge)."""
+    region = data_core(site)
+    if site.layout.is_complete(layer, "proposal"):
+        region = shapely.union(region, site.site_polygon)
+    return region
+
+
+def near_data_edge(site: Site, points, origins=None, layer: str = "foot_routes") -> np.ndarray:
+    """Per point: within the edge margin of where the data stops, in a partial layer (a
+    complete, drawn layer describes its site to the edge: nothing is cut there)."""
+    pts = np.asarray(points, dtype=object)
+    if len(pts) == 0:
+        return np.zeros(0, dtype=bool)
+    origins = ["proposal"] * len(pts) if origins is None else list(origins)
+    partial = ~site.layout.complete_mask(layer, origins)
+    if not partial.any():
+        return np.zeros(len(pts), dtype=bool)
+    extent = site.analysis(data_extent)
+    if extent.is_empty:
+        return partial
+    ring = shapely.boundary(extent)
+    return partial & (shapely.distance(pts, ring) <= edge_margin(site))
+
+
+def overlook_assumptions(site: Site, geom, distance: float, origin: str = "proposal") -> list[str]:
+    """The defaults that stood in when judging who overlooks ``geom`` (empty: none)."""
+    lay = site.layout
+    out = []
+    b = lay.buildings
+    if not b.empty:
+        near = b[shapely.dwithin(b.geometry.values, geom, distance)]
+        if len(near):
+            h = near["height_m"].to_numpy(float)
+            lv = near["levels"].to_numpy(float)
+            from_levels = int(np.count_nonzero(np.isnan(h) & ~np.isnan(lv)))
+            unknown = int(np.count_nonzero(np.isnan(h) & np.isnan(lv)))
+            if from_levels:
+                out.append(
+                    f"The height of {plural(from_levels, 'nearby building')} is taken as "
+                    "3 m per tagged storey."
+                )
+            if unknown:
+                out.append(
+                    f"{plural(unknown, 'nearby building')} of unknown height "
+                    f"{'is' if unknown == 1 else 'are'} taken to block every sight line, with "
+                    "observers on the ground floor only."
+                )
+    if not lay.is_complete("entrances", origin):
+        out.append(
+            "Entrances are partly mapped: a building with no mapped entrance is taken to "
+            "overlook from every wall."
+        )
+    return out
+
+
 # --- SL001 ---------------------------------------------------------------------------------
 
 
@@ -180,15 +366,23 @@ def unobserved_stretches(site: Site) -> Iterator[Finding | Metric | Score]:
         if length < p["min_length_m"]:
             continue
         fids = sorted(set(r["fid"].to_numpy()[rows]))
+        where = part if not part.is_empty else geom
+        assumptions = overlook_assumptions(site, where, float(p["max_distance_m"]))
+        high = length >= p["high_length_m"]
         yield Finding(
-            severity="high" if length >= p["high_length_m"] else "medium",
+            severity="high" if high else "medium",
             title="Route not overlooked",
             message=(
-                f"{length:.0f} m of {_fmt(fids)} is overlooked by no building front within "
-                f"{p['max_distance_m']:g} m: nobody at a window or door can see who is there."
+                f"{length:.0f} m of {route_place(site.layout, fids)} is overlooked by no "
+                f"building front within {p['max_distance_m']:g} m: nobody at a window or door "
+                "has a view of who is there."
             ),
-            geometry=part if not part.is_empty else geom,
+            geometry=where,
+            basis="modelled" if assumptions else "measured",
+            # the finding rests on the overlooking distance; the lengths only grade it
+            rests_on=["max_distance_m"],
             evidence={
+                "assumptions": assumptions,
                 "length_m": round(length, 1),
                 "samples": len(rows),
                 "overlooking_buildings": 0,
@@ -207,6 +401,12 @@ def unobserved_stretches(site: Site) -> Iterator[Finding | Metric | Score]:
     total = float(w.sum())
     seen = float(w[ok["n_buildings"].to_numpy() > 0].sum()) if len(ok) else 0.0
     share = seen / total if total > 0 else None
+    if total > 0:
+        # coverage: the share of route length in the site that lies in the data core (not
+        # within edge_margin_m of where the data stops), where who overlooks it is known
+        core = assessable_region(site)
+        incore = np.asarray(shapely.intersects(core, ok.geometry.values), dtype=bool)
+        yield Metric("assessable_share", round(float(w[incore].sum()) / total, 4), "ratio")
     yield Metric("route_length_assessed_m", round(total, 1), "m")
     yield Metric("route_length_overlooked_m", round(seen, 1), "m")
     yield Metric("overlooked_route_share", None if share is None else round(share, 4), "ratio")
@@ -257,22 +457,29 @@ def blind_bends(site: Site) -> Iterator[Finding | Metric | Score]:
     blind_a = (r["ahead_stop"].to_numpy() == STOP_BLOCKED) & (ahead < lim)
     blind_b = (r["behind_stop"].to_numpy() == STOP_BLOCKED) & (behind < lim)
     insite = r["in_site"].to_numpy()
-    blind = (blind_a | blind_b) & insite
+    blind = (blind_a | blind_b) & insite & ~r["indoor"].to_numpy(bool)
     geoms = chains.geometry.values
     for chain, s0, s1, rows in _runs(r, blind):
         vis = np.where(blind_a[rows], ahead[rows], np.inf)
         vis = np.minimum(vis, np.where(blind_b[rows], behind[rows], np.inf))
         worst = float(vis.min())
         fids = sorted(set(r["fid"].to_numpy()[rows]))
+        stretch = shapely.ops.substring(geoms[chain], s0, s1)
+        assumptions = overlook_assumptions(site, stretch, lim)
+        assumptions = [a for a in assumptions if not a.startswith("Entrances")]
         yield Finding(
             severity="medium",
             title="Blind bend or corner",
             message=(
-                f"On {_fmt(fids)} a walker sees only {worst:.1f} m of the route ahead round a "
-                f"bend or corner (less than {lim:g} m) over a {s1 - s0:.0f} m stretch."
+                f"On {route_place(site.layout, fids)} a walker sees only {worst:.1f} m of the "
+                f"route ahead round a bend or corner (less than {lim:g} m) over a "
+                f"{s1 - s0:.0f} m stretch."
             ),
-            geometry=shapely.ops.substring(geoms[chain], s0, s1),
+            geometry=stretch,
+            basis="modelled" if assumptions else "measured",
+            rests_on=["min_visibility_m"],
             evidence={
+                "assumptions": assumptions,
                 "min_forward_visibility_m": round(worst, 2),
                 "threshold_m": lim,
                 "stretch_length_m": round(float(s1 - s0), 1),
@@ -304,6 +511,7 @@ def blind_bends(site: Site) -> Iterator[Finding | Metric | Score]:
     "SL003",
     "Entrapment spots: recesses beside routes",
     "sightlines",
+    proposal_rule=True,
     principles=["natural_surveillance", "natural_access_control"],
     params={
         "max_depth_m": Param(0.6, "m", "recesses deeper than this are reported", SBD_RECESS),
@@ -343,10 +551,13 @@ def recess_spots(site: Site) -> Iterator[Finding | Metric]:
                 title="Recess beside a route",
                 message=(
                     f"A recess {row.depth_m:.1f} m deep and {row.width_m:.1f} m wide in "
-                    f"{_fmt(row.buildings)} opens onto {_fmt(routes)}: deeper than "
-                    f"{p['max_depth_m']:g} m, someone can wait in it unseen."
+                    f"{building_place(layout, row.buildings, 'building')} opens onto "
+                    f"{route_place(layout, routes)}: deeper than {p['max_depth_m']:g} m, a "
+                    "person standing in it is out of view from the route."
                 ),
                 geometry=row.geometry,
+                basis="measured",
+                rests_on=["max_depth_m"],
                 evidence={
                     "depth_m": round(float(row.depth_m), 2),
                     "width_m": round(float(row.width_m), 2),
@@ -367,13 +578,16 @@ def recess_spots(site: Site) -> Iterator[Finding | Metric]:
 # --- SL004 ---------------------------------------------------------------------------------
 
 
-def _dead_ends(layout, site_poly) -> pd.DataFrame:
-    """Dead ends of foot-only routes that end in the open (not at a door or building)."""
+def _dead_ends(site: Site) -> pd.DataFrame:
+    """Dead ends of foot-only routes that end in the open (not at a door or building), out
+    of doors, and not where a partial extract cuts the route (within the edge margin of the
+    data extent: there the route may well go on)."""
+    layout, site_poly = site.layout, site.site_polygon
     fr = layout.foot_routes
     cols = ["fid", "point", "width_m"]
     if fr.empty:
         return pd.DataFrame({c: [] for c in cols})
-    foot = fr[fr["highway"].isin(FOOT_ONLY).to_numpy()]
+    foot = fr[fr["highway"].isin(FOOT_ONLY).to_numpy() & ~indoor_of(fr)]
     foot = foot[np.isin(shapely.get_type_id(foot.geometry.values), (1,))]
     if foot.empty:
         return pd.DataFrame({c: [] for c in cols})
@@ -398,6 +612,7 @@ def _dead_ends(layout, site_poly) -> pd.DataFrame:
         # Without a site boundary, an end at the edge of the data is where the extract was
         # cut, not a dead end.
         dead &= shapely.distance(ends, shapely.boundary(layout.extent)) > 5.0
+    dead &= ~near_data_edge(site, ends, np.tile(foot["origin"].to_numpy(), 2))
     dead &= shapely.intersects(ends, site_poly)
     return pd.DataFrame(
         {
@@ -423,7 +638,7 @@ def dead_end_pockets(site: Site) -> Iterator[Finding | Metric]:
     field = _field(site)
     chains = site.analysis(route_chains)
     r = _route_frame(site, field, chains)
-    ends = _dead_ends(site.layout, site.site_polygon)
+    ends = _dead_ends(site)
     count = 0
     if len(ends) and len(r):
         geoms = chains.geometry.values
@@ -449,15 +664,21 @@ def dead_end_pockets(site: Site) -> Iterator[Finding | Metric]:
                 j = len(pos) - tail
                 s0, s1 = (0.0 if j == 0 else 0.5 * (pos[j - 1] + pos[j])), length
             count += 1
+            pocket = shapely.ops.substring(geoms[c], s0, s1)
+            assumptions = overlook_assumptions(site, pocket, float(p["max_distance_m"]))
             yield Finding(
                 severity="medium",
                 title="Dead-end pocket not overlooked",
                 message=(
-                    f"{row.fid} ends in a dead end that no building front overlooks within "
-                    f"{p['max_distance_m']:g} m; its last {s1 - s0:.0f} m are out of sight."
+                    f"{route_place(site.layout, [row.fid])} ends in a dead end that no building "
+                    f"front overlooks within {p['max_distance_m']:g} m; its last "
+                    f"{s1 - s0:.0f} m are out of view."
                 ),
-                geometry=shapely.ops.substring(geoms[c], s0, s1),
+                geometry=pocket,
+                basis="modelled" if assumptions else "measured",
+                rests_on=["max_distance_m"],
                 evidence={
+                    "assumptions": assumptions,
                     "unobserved_length_m": round(float(s1 - s0), 1),
                     "path_length_m": round(length, 1),
                     "width_m": None if np.isnan(row.width_m) else float(row.width_m),
@@ -494,6 +715,17 @@ def passage_exit(site: Site) -> Iterator[Finding | Metric]:
     count = 0
     if not fr.empty:
         cov = fr[(fr["tunnel"].astype(bool) | fr["covered"].astype(bool)).to_numpy()]
+        # vehicle tunnels (car-park ramps, driveways: highway=service) are not underpasses
+        # people walk through; an existing tunnel tagged lit is lit and in use, so it is not
+        # judged outside a red line (a proposed one is, lit or not: its bend is a design fact)
+        lit = cov["lit"].astype(str).str.strip().str.lower().isin(LIT_VALUES).to_numpy()
+        red = site.layout.site
+        proposed = (
+            np.asarray(shapely.intersects(cov.geometry.values, red), dtype=bool)
+            if red is not None
+            else np.zeros(len(cov), dtype=bool)
+        )
+        cov = cov[(cov["highway"].astype(str) != "service").to_numpy() & (~lit | proposed)]
         cov = cov[np.isin(shapely.get_type_id(cov.geometry.values), (1, 5))]
         if not cov.empty:
             parts, owner = shapely.get_parts(cov.geometry.values, return_index=True)
@@ -505,6 +737,8 @@ def passage_exit(site: Site) -> Iterator[Finding | Metric]:
             for line in merged:  # one per passage: few
                 members = owner[tree.query(line, predicate="covers")]
                 w = float(width[members].min()) if len(members) else site.params["default_width_m"]
+                tagged = cov["width_m"].to_numpy(float)[members]
+                defaulted = len(members) == 0 or bool(np.isnan(tagged).any())
                 a, b = shapely.get_point(line, 0), shapely.get_point(line, -1)
                 sight = shapely.LineString([a, b])
                 passage = line.buffer(w / 2, cap_style="flat", join_style="mitre")
@@ -520,12 +754,20 @@ def passage_exit(site: Site) -> Iterator[Finding | Metric]:
                     severity="high",
                     title="Passage exit not visible from its entrance",
                     message=(
-                        f"From one end of {_fmt(names)} ({line.length:.0f} m, {w:g} m wide) "
-                        f"the other end cannot be seen: the passage bends {offset:.1f} m off "
-                        f"the straight sight line, outside its {w / 2:g} m half-width."
+                        f"From one end of the passage on {route_place(site.layout, names)} "
+                        f"({line.length:.0f} m, {w:g} m wide) the other end cannot be seen: it "
+                        f"bends {offset:.1f} m off the straight sight line, outside its "
+                        f"{w / 2:g} m half-width."
                     ),
                     geometry=line,
+                    basis="modelled" if defaulted else "measured",
+                    rests_on=["default_width_m"] if defaulted else [],
                     evidence={
+                        "assumptions": [
+                            f"The passage has no width tag; it is taken as {w:g} m wide."
+                        ]
+                        if defaulted
+                        else [],
                         "length_m": round(float(line.length), 1),
                         "width_m": w,
                         "max_offset_m": round(offset, 2),
@@ -569,18 +811,19 @@ def parking_overlooked(site: Site) -> Iterator[Finding | Metric]:
     if park.empty:
         yield Metric("parking_unobserved", 0)
         return
-    btype = dict(
-        zip(lay.buildings["fid"], lay.buildings["building"].astype(str).str.lower(), strict=True)
-    )
-    dwell = np.array(
-        [any(btype.get(f) in DWELLINGS for f in bs) for bs in park["buildings"]], dtype=bool
-    )
+    homes = dwelling_fids(lay)
+    dwell = np.array([any(f in homes for f in bs) for bs in park["buildings"]], dtype=bool)
     park = park.assign(dwelling=dwell)
     count = 0
-    pk = lay.parking.set_index("fid")
+    skipped = {"point": 0, "underground": 0, "multi-storey": 0}
+    first = lay.parking.drop_duplicates("fid").set_index("fid")
     for fid, grp in park.groupby("fid", sort=True):
-        geom = pk.geometry.loc[fid]
-        geom = geom.iloc[0] if hasattr(geom, "iloc") else geom
+        row = first.loc[fid]
+        geom = row.geometry
+        why = _parking_skipped(row)
+        if why is not None:
+            skipped[why] += 1
+            continue
         if not shapely.intersects(geom, site.site_polygon):
             continue
         share = float(grp["dwelling"].mean())
@@ -588,15 +831,27 @@ def parking_overlooked(site: Site) -> Iterator[Finding | Metric]:
             continue
         count += 1
         near = grp["nearest_m"].min()
+        name = _known(row.get("name"))
+        label = name or (str(fid) if _is_label(fid) else None)
+        assumptions = overlook_assumptions(site, geom, float(p["max_distance_m"]))
+        if not lay.is_complete("buildings", str(row.get("origin") or "proposal")):
+            assumptions.append(
+                "Homes are recognised from residential tags only; an untyped building "
+                "(building=yes) is not counted as a home."
+            )
         yield Finding(
             severity="high" if share == 0 else "medium",
             title="Parking not overlooked",
             message=(
-                f"Parking {fid}: {100 * share:.0f}% of it is seen from dwelling windows within "
-                f"{p['max_distance_m']:g} m (at least {100 * p['min_share']:.0f}% wanted)."
+                f"{'The car park ' + label if label else 'A car park'}: {100 * share:.0f}% of "
+                f"it is in view of dwelling windows within {p['max_distance_m']:g} m (at "
+                f"least {100 * p['min_share']:.0f}% wanted)."
             ),
             geometry=geom,
+            basis="modelled" if assumptions else "measured",
+            rests_on=["min_share", "max_distance_m"],
             evidence={
+                "assumptions": assumptions,
                 "overlooked_share": round(share, 3),
                 "samples": len(grp),
                 "min_share": p["min_share"],
@@ -611,6 +866,8 @@ def parking_overlooked(site: Site) -> Iterator[Finding | Metric]:
             features=[fid],
         )
     yield Metric("parking_unobserved", count)
+    for why, n in skipped.items():
+        yield Metric(f"parking_not_judged_{why.replace('-', '_')}", n)
 
 
 # --- SL007 ---------------------------------------------------------------------------------
@@ -708,13 +965,14 @@ def blocking_planting(site: Site) -> Iterator[Finding | Metric]:
             key, value, limit, where = problem
             count += 1
             route = lay.foot_routes["fid"].iloc[ri[i]] if ri[i] >= 0 else None
-            beside = "parking" if where == "parking" else f"route {route}"
+            beside = "parking" if where == "parking" else route_place(lay, [route])
+            label = f" {row.fid}" if _is_label(row.fid) else ""
             if key == "height_m":
-                what = f"{row.kind} {row.fid} is {value:g} m tall"
+                what = f"a {row.kind}{label} is {value:g} m tall"
                 rule_text = f"over the {limit:g} m limit"
                 fix = f"Keep it trimmed to {limit:g} m or below, or replace it with low planting."
             else:
-                what = f"tree {row.fid} has its crown from {value:g} m"
+                what = f"a tree{label} has its crown from {value:g} m"
                 rule_text = f"below the {limit:g} m minimum"
                 fix = f"Crown-lift the tree to {limit:g} m or more (clear stem), or move it."
             yield Finding(
@@ -722,6 +980,13 @@ def blocking_planting(site: Site) -> Iterator[Finding | Metric]:
                 title="Planting blocks sightlines",
                 message=f"Beside {beside}, {what}, {rule_text}: it hides people and paths.",
                 geometry=row.geometry,
+                basis="measured",
+                rests_on=[
+                    {"parking": "parking_hedge_max_m", "route": "shrub_max_m"}[where]
+                    if key == "height_m"
+                    else "crown_min_m",
+                    "route_distance_m",
+                ],
                 evidence={
                     key: float(value),
                     "limit_m": float(limit),
@@ -744,6 +1009,7 @@ def blocking_planting(site: Site) -> Iterator[Finding | Metric]:
     "SL008",
     "High front boundaries",
     "sightlines",
+    proposal_rule=True,
     principles=["natural_surveillance", "territorial_reinforcement"],
     params={
         "max_height_m": Param(1.0, "m", "front boundaries no taller than this", SBD_FRONT),
@@ -770,8 +1036,8 @@ def front_boundaries(site: Site) -> Iterator[Finding | Metric]:
         & (br["height_m"] > p["max_height_m"]).to_numpy()
     ]
     b = lay.buildings
-    btype = dict(zip(b["fid"], b["building"].astype(str).str.lower(), strict=True))
-    e = ent[[btype.get(f) in DWELLINGS for f in ent["building_fid"]]]
+    homes_all = dwelling_fids(lay)
+    e = ent[ent["building_fid"].isin(homes_all).to_numpy()]
     if high.empty or e.empty:
         yield Metric("high_front_boundaries", 0)
         return
@@ -828,11 +1094,15 @@ def front_boundaries(site: Site) -> Iterator[Finding | Metric]:
             severity="medium",
             title="High front boundary",
             message=(
-                f"{row.barrier.capitalize()} {row.fid} ({row.height_m:g} m) stands between the "
-                f"front of {_fmt(homes)} and {_fmt(streets)}: above {p['max_height_m']:g} m it "
-                "hides the door and ground-floor windows from the street, and the street from them."
+                f"A {row.barrier.replace('_', ' ')}"
+                f"{' ' + str(row.fid) if _is_label(row.fid) else ''} ({row.height_m:g} m) stands "
+                f"between the front of {building_place(lay, homes, 'home')} and "
+                f"{route_place(lay, streets)}: above {p['max_height_m']:g} m it hides the door "
+                "and ground-floor windows from the street, and the street from them."
             ),
             geometry=row.geometry,
+            basis="measured",
+            rests_on=["max_height_m"],
             evidence={
                 "height_m": float(row.height_m),
                 "max_height_m": p["max_height_m"],
