@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import types
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from safespace.errors import RuleError
-from safespace.findings import AREAS, Finding, Metric, Score
+from safespace.findings import AREAS, BASES, SEVERITIES, Finding, Metric, Score
 
 ENTRY_POINT_GROUP = "safespace.rules"
 RULE_ID = re.compile(r"^[A-Z]{2}\d{3}$")
@@ -158,52 +160,119 @@ def rule(
     return wrap
 
 
-def _rules_in(obj: Any, origin: str) -> list[Rule]:
+def _rules_in(obj: Any, origin: str, _depth: int = 0) -> list[Rule]:
+    """The rules an entry point (or a module named by ``--rules-from``) gives.
+
+    Raises
+    ------
+    RuleError
+        The object gives something other than rules.
+    """
+    if _depth > 3:
+        raise RuleError(f"{origin}: entry point gives callables returning callables, not rules")
     if isinstance(obj, Rule):
         return [obj]
     if isinstance(obj, types.ModuleType):
         listed = getattr(obj, "RULES", None)
         if listed is not None:
-            return _rules_in(list(listed), origin)
+            if isinstance(listed, str | bytes) or not isinstance(listed, Iterable):
+                raise RuleError(f"{origin}: RULES is {type(listed).__name__}, not a list of Rules")
+            return _rules_in(list(listed), origin, _depth + 1)
         return [v for v in vars(obj).values() if isinstance(v, Rule)]
     if isinstance(obj, list | tuple):
         found = []
         for item in obj:
             if not isinstance(item, Rule):
-                raise RuleError(f"{origin}: {item!r} is not a safespace Rule")
+                raise RuleError(f"{origin}: {item!r:.80} is not a safespace Rule")
             found.append(item)
         return found
     if callable(obj):
-        return _rules_in(obj(), origin)
+        try:
+            made = obj()
+        except Exception as exc:
+            raise RuleError(f"{origin}: raised {type(exc).__name__}: {exc}") from exc
+        return _rules_in(made, origin, _depth + 1)
     raise RuleError(f"{origin}: entry point gives {type(obj).__name__}, not rules")
 
 
-def discover_rules() -> dict[str, Rule]:
+def _is_builtin(ep: Any) -> bool:
+    dist = getattr(ep, "dist", None)
+    return dist is not None and (dist.metadata["Name"] or "").lower() == "safespace"
+
+
+def discover_rules(errors: list[RuleError] | None = None) -> dict[str, Rule]:
     """Every rule registered under the ``safespace.rules`` entry-point group, by id.
 
     Built-in rules are registered the same way as third-party rule packs. An entry point
     may name a module (its ``RULES`` list, or every Rule in it), a Rule, a list of Rules,
     or a callable returning them.
 
-    Raises
-    ------
-    RuleError
-        Two rules with the same id, or an entry point that gives something else.
+    A broken entry point — one that cannot be imported, gives something other than rules,
+    or registers a rule id already taken — is left out *as a whole* and the others are
+    still discovered. safespace's own entry points come first, so a rule pack cannot
+    replace a built-in rule by reusing its id.
+
+    Parameters
+    ----------
+    errors
+        A list that receives one :class:`~safespace.errors.RuleError` per entry point left
+        out, naming it and why (the CLI and assessments report these). When not given, each
+        is issued as a :class:`RuleDiscoveryWarning` instead, so it is never silent.
+
+    Returns
+    -------
+    dict
+        Rule id to :class:`Rule`, sorted by id.
     """
     registry: dict[str, Rule] = {}
     origins: dict[str, str] = {}
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
+    problems: list[RuleError] = []
+    eps = sorted(
+        entry_points(group=ENTRY_POINT_GROUP),
+        key=lambda e: (not _is_builtin(e), e.name, e.value),
+    )
+    for ep in eps:
         origin = f"entry point {ep.name} = {ep.value}"
         try:
             loaded = ep.load()
-        except Exception as exc:  # a broken plugin must not hide the others
-            raise RuleError(f"{origin}: cannot be loaded ({type(exc).__name__}: {exc})") from exc
-        for r in _rules_in(loaded, origin):
-            if r.id in registry and registry[r.id] is not r:
-                raise RuleError(f"rule id {r.id} is registered twice: {origins[r.id]} and {origin}")
+            found = _rules_in(loaded, origin)
+        except RuleError as exc:  # a broken plugin must not hide the others
+            if not str(exc).startswith(origin):
+                exc = RuleError(f"{origin}: cannot be loaded ({exc})")
+            problems.append(exc)
+            continue
+        except Exception as exc:
+            err = RuleError(f"{origin}: cannot be loaded ({type(exc).__name__}: {exc})")
+            err.__cause__ = exc
+            problems.append(err)
+            continue
+        mine: dict[str, Rule] = {}
+        clash: set[str] = set()
+        for r in found:
+            if registry.get(r.id, r) is not r or mine.get(r.id, r) is not r:
+                clash.add(r.id)
+            mine[r.id] = r
+        if clash:
+            problems.append(
+                RuleError(
+                    f"{origin}: left out, rule id(s) {', '.join(sorted(clash))} already registered"
+                    + "".join(f" ({c} by {origins[c]})" for c in sorted(clash) if c in origins)
+                )
+            )
+            continue
+        for r in found:
             registry[r.id] = r
             origins[r.id] = origin
+    if errors is not None:
+        errors.extend(problems)
+    else:
+        for err in problems:
+            warnings.warn(str(err), RuleDiscoveryWarning, stacklevel=2)
     return dict(sorted(registry.items()))
+
+
+class RuleDiscoveryWarning(UserWarning):
+    """An installed rule pack's entry point was left out of discovery (see its message)."""
 
 
 def select_rules(registry: Mapping[str, Rule], selectors: Iterable[str] | None) -> list[str]:
@@ -229,14 +298,22 @@ class Site:
     later caller the same object.
     """
 
-    def __init__(self, layout, cache: dict | None = None, params: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        layout,
+        cache: dict | None = None,
+        params: Mapping[str, Any] | None = None,
+        assessment: Mapping[str, Any] | None = None,
+    ):
         self.layout = layout
         self.params: dict[str, Any] = dict(params or {})
+        #: the profile's ``[assessment]`` settings (``edge_margin_m``, ...), read-only
+        self.assessment: dict[str, Any] = dict(assessment or {})
         self._cache = cache if cache is not None else {}
 
     def with_params(self, params: Mapping[str, Any]) -> Site:
         """The same site and analysis cache, seen with another rule's parameters."""
-        return Site(self.layout, self._cache, params)
+        return Site(self.layout, self._cache, params, self.assessment)
 
     def analysis(self, func: Callable[..., Any], /, **kwargs: Any) -> Any:
         """``func(layout, **kwargs)``, computed once per assessment."""
@@ -260,9 +337,64 @@ class Site:
         return len(self._cache)
 
 
+def _malformed(rule_: Rule, item: Any) -> str | None:
+    """Why a rule's output item is unusable, or None when it is well formed."""
+    if isinstance(item, Finding):
+        f = item
+        if f.severity not in SEVERITIES:
+            return f"severity {f.severity!r} is not one of {', '.join(SEVERITIES)}"
+        if f.basis not in BASES:
+            return f"basis {f.basis!r} is not one of {', '.join(BASES)}"
+        if f.geometry is not None and not isinstance(f.geometry, BaseGeometry):
+            return f"geometry is {type(f.geometry).__name__}, not a shapely geometry or None"
+        for name in ("rule_id", "title", "message", "recommendation", "area"):
+            if not isinstance(getattr(f, name), str):
+                return f"{name} is {type(getattr(f, name)).__name__}, not text"
+        if f.rule_id and f.rule_id != rule_.id:
+            return f"rule_id {f.rule_id!r} is not the rule's own id"
+        if not isinstance(f.evidence, Mapping):
+            return f"evidence is {type(f.evidence).__name__}, not a mapping"
+        for name in ("references", "features", "rests_on", "moderation"):
+            value = getattr(f, name)
+            if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+                return f"{name} is {type(value).__name__}, not a list"
+        bad = [n for n in f.rests_on if n not in rule_.all_params]
+        if bad:
+            return f"rests_on names {bad}, which are not parameters of the rule"
+        return None
+    if isinstance(item, Metric):
+        if not isinstance(item.key, str) or not item.key:
+            return f"metric key {item.key!r} is not a name"
+        return None
+    if isinstance(item, Score):
+        if item.area != rule_.area:
+            return f"score is for area {item.area!r}, not the rule's area {rule_.area!r}"
+        return None
+    return f"{type(item).__name__} is not a Finding, Metric or Score"
+
+
 def run_rule(rule_: Rule, site: Site) -> Iterator[Finding | Metric | Score]:
-    """Run one rule, filling in the rule's id, area, view and references on its output."""
-    for item in rule_.check(site) or ():
+    """Run one rule, filling in the rule's id, area, view and references on its output.
+
+    Raises
+    ------
+    RuleError
+        The rule yielded something malformed (an unknown severity, a geometry that is not a
+        shapely geometry, text that is not text, a score for another area, ...). The
+        assessment records it as that rule's failure; the other rules' results stand.
+    """
+    produced = rule_.check(site)
+    if produced is None:
+        return
+    if not isinstance(produced, Iterable):
+        raise RuleError(
+            f"rule {rule_.id} returned {type(produced).__name__}, not findings (a check must "
+            "yield Finding, Metric or Score objects)"
+        )
+    for n, item in enumerate(produced):
+        why = _malformed(rule_, item)
+        if why is not None:
+            raise RuleError(f"rule {rule_.id} yielded a malformed item (#{n + 1}): {why}")
         if isinstance(item, Finding):
             item.rule_id = item.rule_id or rule_.id
             item.area = item.area or rule_.area
@@ -272,8 +404,4 @@ def run_rule(rule_: Rule, site: Site) -> Iterator[Finding | Metric | Score]:
         elif isinstance(item, Metric):
             if not item.area:
                 item = Metric(item.key, item.value, item.unit, rule_.area)
-        elif not isinstance(item, Score):
-            raise RuleError(
-                f"rule {rule_.id} yielded {type(item).__name__}, not a Finding, Metric or Score"
-            )
         yield item
