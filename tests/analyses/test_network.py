@@ -337,3 +337,104 @@ def test_kept_table_is_reused_only_for_the_same_unchanged_graph():
     h.add_edge(1, 99, geometry=LineString([(100, 0), (500, 500)]), length=640.3)
     t = table_from_graph(h)
     assert t is not g.graph["_table"] and len(t.u) == len(g.graph["_table"].u) + 1
+
+
+# --------------------------------------------------------------------------------------------
+# degenerate layouts and the emergency drive network
+# --------------------------------------------------------------------------------------------
+
+
+def _ways(lines, fids, **cols):
+    return gpd.GeoDataFrame({"fid": fids, **cols}, geometry=list(lines), crs=CRS)
+
+
+@pytest.mark.parametrize(
+    "streets",
+    [
+        [],  # no street at all
+        [LineString([(0, 0), (100, 0)])],  # a footway only: nothing drivable
+    ],
+)
+def test_drive_network_without_a_drivable_street_is_empty(streets):
+    # before the fix: IndexError "index -1 is out of bounds" in network._assemble
+    s = _ways(
+        streets, [f"way/{i}" for i in range(len(streets))], highway=["footway"] * len(streets)
+    )
+    for emergency in (False, True):
+        g = drive_network(layout(s), emergency=emergency)
+        assert g.number_of_nodes() == 0 and g.number_of_edges() == 0
+    assert walk_network(layout(_ways([], [], highway=[]))).number_of_nodes() == 0
+
+
+def test_travel_times_on_an_empty_network_are_unreachable_not_a_crash():
+    from safespace.analyses.travel_time import Router
+
+    empty = drive_network(layout(_ways([], [], highway=[])))
+    router = Router(empty, "travel_time")
+    snap = router.snap(np.array([shapely.Point(0, 0)], dtype=object))
+    assert snap.edge.tolist() == [-1] and np.isnan(snap.access_m[0])
+
+
+def _split_town():
+    """Two residential streets (36 km/h = 10 m/s) joined only by a 100 m pedestrian street."""
+    streets = _ways(
+        [LineString([(0, 0), (100, 0)]), LineString([(200, 0), (300, 0)])],
+        ["way/1", "way/3"],
+        highway=["residential", "residential"],
+        maxspeed_kmh=[36.0, 36.0],
+    )
+    foot = _ways(
+        [
+            LineString([(0, 0), (100, 0)]),
+            LineString([(100, 0), (200, 0)]),
+            LineString([(200, 0), (300, 0)]),
+            LineString([(300, 0), (300, 50)]),  # steps tagged emergency=yes: never driven
+            LineString([(100, 0), (100, 80)]),  # a footway tagged emergency=yes: driven slowly
+            LineString([(300, 0), (400, 0)]),  # a pedestrian street closed to emergencies
+        ],
+        ["way/1", "way/2", "way/3", "way/4", "way/5", "way/6"],
+        highway=["residential", "pedestrian", "residential", "steps", "footway", "pedestrian"],
+        maxspeed_kmh=[36.0, np.nan, 36.0, np.nan, np.nan, np.nan],
+        tags=[
+            {},
+            {"highway": "pedestrian", "motor_vehicle": "no"},
+            {},
+            {"highway": "steps", "emergency": "yes"},
+            {"highway": "footway", "emergency": "yes"},
+            {"highway": "pedestrian", "emergency": "no"},
+        ],
+    )
+    return SimpleNamespace(streets=streets, foot_routes=foot, crs=CRS)
+
+
+def test_emergency_network_drives_pedestrian_streets():
+    town = _split_town()
+    plain = drive_network(town)
+    assert nx.number_weakly_connected_components(plain) == 2  # cars cannot cross the square
+    g = drive_network(town, emergency=True)
+    assert nx.number_weakly_connected_components(g) == 1
+    xy = {(d["x"], d["y"]): n for n, d in g.nodes(data=True)}
+    a, b, j, c = xy[(0.0, 0.0)], xy[(300.0, 0.0)], xy[(100.0, 0.0)], xy[(100.0, 80.0)]
+    # 100 m at 10 m/s + 100 m at 10 km/h + 100 m at 10 m/s
+    t = nx.shortest_path_length(g, a, b, weight="travel_time")
+    assert t == pytest.approx(10 + 100 / (10 / 3.6) + 10)
+    # the footway with emergency=yes is in, at the pedestrian speed; steps never are, and
+    # emergency=no closes a pedestrian street even to emergencies
+    assert g.get_edge_data(j, c)[0]["travel_time"] == pytest.approx(80 / (10 / 3.6))
+    assert (300.0, 50.0) not in xy and (400.0, 0.0) not in xy
+    assert g.graph["pedestrian_ways"] == 2
+    slow = drive_network(town, emergency=True, pedestrian_speed_kmh=5.0)
+    t5 = nx.shortest_path_length(slow, a, b, weight="travel_time")
+    assert t5 == pytest.approx(20 + 100 / (5 / 3.6))
+
+
+def test_emergency_network_keeps_access_no_on_ordinary_streets():
+    streets = _ways(
+        [LineString([(0, 0), (100, 0)]), LineString([(100, 0), (200, 0)])],
+        ["way/1", "way/2"],
+        highway=["residential", "residential"],
+        tags=[{}, {"access": "no"}],
+    )
+    lay = SimpleNamespace(streets=streets, foot_routes=streets.iloc[:0], crs=CRS)
+    g = drive_network(lay, emergency=True)
+    assert sorted(d["x"] for _, d in g.nodes(data=True)) == [0.0, 100.0]

@@ -167,3 +167,228 @@ def test_best_site_recommendation_gains_homes():
     assert f[0].evidence["covered_before"] == 1 and f[0].evidence["covered_after"] == 4
     x = f[0].geometry.x - X0
     assert 1400 <= x <= 1700
+
+
+# --------------------------------------------------------------------------------------------
+# honest about the data (issue 12): gaps, partial layers, proposals, wording
+# --------------------------------------------------------------------------------------------
+
+ALL_BUT_POLICE = "buildings,entrances,streets,foot_routes,lamps,emergency_phones"
+ALL_BUT_PHONES = "buildings,entrances,streets,foot_routes,lamps,police"
+
+
+def scores(items):
+    return [i for i in items if isinstance(i, safespace.findings.Score)]
+
+
+def metrics(items):
+    return {i.key: i.value for i in items if isinstance(i, safespace.findings.Metric)}
+
+
+def scene(*feats, complete=None):
+    return safespace.load(collection(*feats, crs=CRS27700), complete=complete)
+
+
+def homes_on_street(*xs, length=2000.0):
+    feats = [feature(line((0, 0), (length, 0)), "st01", highway="residential", maxspeed="36")]
+    for k, x in enumerate(xs):
+        feats.append(feature(square(x, 10, 10), f"h{k}", building="house"))
+        feats.append(feature(point(x + 5, 10), f"e-h{k}", entrance="main"))
+    return feats
+
+
+def test_no_premises_gives_one_advisory_note_per_rule_and_no_score():
+    lay = street_scene(homes_at=(40.0, 300.0))
+    out = run(lay, "PA001")
+    (score,) = scores(out)
+    assert score.value is None and score.explanation.startswith("not assessable")
+    assert "--police FILE" in score.explanation
+    assert metrics(out)["assessable_share"] == 0.0
+    assert "drive_dwelling_share_within" not in metrics(out)  # unknown, not 0 %
+    for rid in ("PA001", "PA002", "PA005"):
+        (f,) = findings(run(lay, rid))
+        assert (f.severity, f.basis) == ("info", "data-gap")
+        gap = f.evidence["gap"]
+        assert gap["kind"] == "police premises" and gap["extent"] == 2
+        assert gap["resolve"] == (
+            "supply the police premises: --police FILE or amenity=police features"
+        )
+        assert "2 homes" in f.message
+
+
+def test_partial_police_layer_makes_far_homes_advisory_and_modelled():
+    police = feature(point(0, 5), "po1", amenity="police", name="Mill Lane Police Office")
+    feats = homes_on_street(40.0, 1900.0) + [police]
+    # a drawing: the premises listed are all there are, so the far home is a design fact
+    (drawn,) = [f for f in findings(run(scene(*feats), "PA001", response_time_s=200.0))
+                if f.title.startswith("Homes")]  # fmt: skip
+    assert (drawn.severity, drawn.basis) == ("medium", "measured")
+    assert drawn.rests_on == ["response_time_s"]
+    # the same premises from a partial police layer: a nearer one may be unmapped
+    lay = scene(*feats, complete=ALL_BUT_POLICE)
+    (f,) = [f for f in findings(run(lay, "PA001", response_time_s=200.0))
+            if f.title.startswith("Homes")]  # fmt: skip
+    assert (f.severity, f.basis) == ("info", "modelled")
+    assert f.features == ["h1"] and "not known" in f.message
+    assert "1 of 2 homes is more than" in f.message
+    assert any("Mill Lane Police Office" in a for a in f.evidence["assumptions"])
+    assert "po1" not in f.message and "nan" not in f.message
+    # the coverage is still measured from the mapped premises
+    m = metrics(run(lay, "PA001", response_time_s=200.0))
+    assert m["drive_dwelling_share_within"] == pytest.approx(0.5)
+    (w,) = findings(run(lay, "PA002"))
+    assert (w.severity, w.basis) == ("info", "modelled") and "not known" in w.message
+    assert w.rests_on == ["walk_threshold_s", "walk_speed_mps"]
+
+
+def test_walk_threshold_is_a_pa001_parameter_shared_with_pa002():
+    r = {x.id: x for x in RULES}
+    assert r["PA001"].params["walk_threshold_s"] == r["PA002"].params["walk_threshold_s"]
+    assert r["PA005"].params["walk_threshold_s"] == r["PA002"].params["walk_threshold_s"]
+    lay = street_scene(feature(point(0, 5), "po1", amenity="police"), homes_at=(40.0, 1900.0))
+    # both homes are within 900 s by car (1905 m at 10 m/s); on foot the near one takes
+    # (5 + 45 + 10) m / 1.2 m/s = 50 s and the far one (5 + 1905 + 10) / 1.2 = 1600 s
+    for limit, expected in ((600.0, 75.0), (2000.0, 100.0), (10.0, 50.0)):
+        (s,) = scores(run(lay, "PA001", walk_threshold_s=limit))
+        assert s.value == pytest.approx(expected)
+        assert s.confidence == pytest.approx(1.0)
+
+
+def test_assessable_share_counts_homes_with_a_drive_time():
+    feats = homes_on_street(40.0) + [
+        feature(point(0, 5), "po1", amenity="police"),
+        # a street 500 m away, joined to nothing: its home has no drive time
+        feature(line((0, 500), (300, 500)), "st02", highway="residential"),
+        feature(square(100, 510, 10), "h9", building="house"),
+        feature(point(105, 510), "e-h9", entrance="main"),
+    ]
+    out = run(scene(*feats), "PA001")
+    m = metrics(out)
+    assert m["assessable_share"] == pytest.approx(0.5)
+    assert m["drive_unreachable_dwellings"] == 1
+    assert scores(out)[0].confidence == pytest.approx(0.5)
+    (f,) = [f for f in findings(out) if f.title.startswith("Homes")]
+    assert "1 cannot be reached by road" in f.message
+
+
+def test_one_way_street_from_beyond_the_data_is_reached_on_foot():
+    feats = [
+        # one-way street entering the data at x=0: nothing drives into it from the premises
+        feature(line((0, 0), (1000, 0)), "st01", highway="residential", oneway="yes",
+                maxspeed="36"),
+        feature(line((1000, 0), (1000, -300)), "st02", highway="residential", maxspeed="36"),
+        feature(point(1005, -300), "po1", amenity="police"),
+        feature(square(940, 10, 10), "h1", building="house"),
+        feature(point(945, 10), "e-h1", entrance="main"),
+    ]  # fmt: skip
+    lay = scene(*feats)
+    out = run(lay, "PA001", response_time_s=60.0)
+    m = metrics(out)
+    assert m["drive_unreachable_dwellings"] == 0 and m["drive_homes_reached_on_foot"] == 1
+    (f,) = [f for f in findings(out) if f.title.startswith("Homes")]
+    # 5 m walk from the office, 300 m at 10 m/s, then on foot from (1000, 0) to the door
+    expected = 5 / 1.2 + 30.0 + math.hypot(55.0, 10.0) / 1.2
+    assert f.evidence["max_time_s"] == pytest.approx(expected)
+    assert any("reached on foot" in a for a in f.evidence["assumptions"])
+    # with no walk allowed the home cannot be reached at all
+    m0 = metrics(run(lay, "PA001", walk_from_vehicle_m=0.0))
+    assert m0["drive_unreachable_dwellings"] == 1
+
+
+def test_pedestrian_street_is_driven_by_police():
+    feats = [
+        feature(line((0, 0), (300, 0)), "st01", highway="residential", maxspeed="36"),
+        feature(line((300, 0), (500, 0)), "ps01", highway="pedestrian", name="Market Street"),
+        feature(square(450, 10, 10), "h1", building="house"),
+        feature(point(455, 10), "e-h1", entrance="main"),
+        feature(point(0, 5), "po1", amenity="police"),
+    ]
+    out = run(scene(*feats), "PA001", response_time_s=70.0)
+    (f,) = [f for f in findings(out) if f.title.startswith("Homes")]
+    # 5 m walk + 300 m at 10 m/s + 155 m at 10 km/h + 10 m walk
+    expected = 5 / 1.2 + 30.0 + 155 / (10 / 3.6) + 10 / 1.2
+    assert f.evidence["max_time_s"] == pytest.approx(expected)
+    assert f.evidence["unreachable"] == 0 and "Market Street" in f.message
+    # the finding rests on the pedestrian-street speed: at 25 km/h the home would be
+    # 4.2 + 30 + 155 / 6.94 + 8.3 = 64.8 s away, within 70 s
+    assert "pedestrian_speed_kmh" in f.rests_on and f.basis == "modelled"
+    assert f.evidence["within_at_check_speed"] == 1
+    # at 60 s it is late at either speed: the finding does not rest on the assumption
+    (g,) = [f for f in findings(run(scene(*feats), "PA001", response_time_s=60.0))
+            if f.title.startswith("Homes")]  # fmt: skip
+    assert g.rests_on == ["response_time_s"] and g.basis == "measured"
+
+
+def test_partial_phones_give_one_data_gap_note_for_the_area():
+    feats = [
+        feature(line((0, 0), (400, 0)), "fp01", highway="footway"),
+        feature(line((0, 100), (300, 100)), "fp02", highway="path", name="Orchard Walk"),
+        feature(point(0, 2), "ph01", emergency="phone"),
+    ]
+    out = run(scene(*feats, complete=ALL_BUT_PHONES), "PA004")
+    (f,) = findings(out)
+    assert (f.severity, f.basis) == ("info", "data-gap")
+    assert sorted(f.features) == ["fp01", "fp02"]
+    # fp01: samples beyond 148 m (250 m, see test_phone_rule_on_pedestrian_routes); fp02: the
+    # nearest phone is off the walk network (it joins nothing), so all 300 m
+    assert f.evidence["gap"]["extent"] == pytest.approx(250.0 + 300.0)
+    assert f.evidence["gap"]["unit"] == "m" and "emergency=phone" in f.evidence["gap"]["resolve"]
+    assert "2 routes" in f.message and "1 mapped emergency phone" in f.message
+    assert metrics(out)["phone_far_route_m"] == 0.0
+    # complete phones: one finding per route, named, resting on the unverified distance
+    complete = findings(run(scene(*feats), "PA004"))
+    assert sorted(x.features[0] for x in complete) == ["fp01", "fp02"]
+    walk = next(x for x in complete if x.features == ["fp02"])
+    assert walk.message.startswith("300 m of Orchard Walk are more than 150 m on foot")
+    assert all(x.rests_on == ["phone_distance_m"] and x.basis == "measured" for x in complete)
+
+
+def test_indoor_routes_get_no_phone_finding():
+    feats = [
+        feature(line((0, 0), (400, 0)), "c01", highway="footway", indoor="yes"),
+        feature(line((0, 50), (400, 50)), "c02", highway="corridor"),
+    ]
+    assert findings(run(scene(*feats), "PA004")) == []
+
+
+def test_unnamed_route_is_described_by_the_streets_it_joins():
+    feats = [
+        feature(line((0, 0), (0, 300)), "st01", highway="residential", name="Mill Lane"),
+        feature(line((400, 0), (400, 300)), "st02", highway="residential", name="Orchard Way"),
+        feature(line((0, 150), (400, 150)), "fp01", highway="footway"),
+    ]
+    (f,) = findings(run(scene(*feats), "PA004"))
+    assert "the footway between Mill Lane and Orchard Way" in f.message
+    assert "fp01" not in f.message and f.features == ["fp01"]
+
+
+def test_proposed_premises_need_a_red_line():
+    r = {x.id: x for x in RULES}
+    assert r["PA003"].proposal_rule and r["PA005"].proposal_rule
+    assert not (r["PA001"].proposal_rule or r["PA002"].proposal_rule or r["PA004"].proposal_rule)
+    # the unlit, unwatched office of test_proposed_premises_unlit_and_not_overlooked, drawn
+    # without a site boundary: nothing is proposed, so nothing is judged
+    lay = scene(
+        feature(line((0, 0), (280, 0)), "fp01", highway="footway", lit="no"),
+        feature(square(100, 5, 10), "po1", amenity="police", building="yes"),
+        feature(point(105, 5), "e-po1", entrance="main"),
+    )
+    assert lay.site is None
+    assert findings(run(lay, "PA003")) == []
+
+
+def test_proposed_premises_unknown_lighting_is_not_called_unlit():
+    site = square(-10, -50, 320)
+    feats = [
+        feature(site, "site", **{"safespace:role": "site"}),
+        feature(line((0, 0), (280, 0)), "fp01", highway="footway"),  # no lit=* tag
+        feature(square(100, 5, 10), "po1", amenity="police", building="yes", name="Beat Office"),
+        feature(point(105, 5), "e-po1", entrance="main"),
+    ]
+    # lamps partial: no mapped lamp is not an unlit entrance
+    lay = scene(*feats, complete="buildings,entrances,streets,foot_routes,police")
+    f = findings(run(lay, "PA003"))
+    assert all("unlit" not in x.message for x in f)
+    assert f and "Beat Office" in f[0].message and "po1" not in f[0].message
+    assert any("lighting" in s for s in f[0].evidence["skipped"])
+    assert f[0].rests_on == ["overlook_radius_m", "min_overlooking"]

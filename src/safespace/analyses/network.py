@@ -21,9 +21,13 @@ Graph attribute ``crs``.
 Speeds. The drive network uses ``maxspeed_kmh`` where tagged, else :data:`DRIVE_SPEED_KMH`, the
 highway-type table of the OSRM car profile (Project-OSRM/osrm-backend ``profiles/car.lua``:
 motorway 90, trunk 85, primary 65, secondary 55, tertiary 40, unclassified/residential 25,
-service 15, living_street 10 km/h, links lower). The walk network uses one walking speed,
-:data:`WALK_SPEED_MPS` = 800 m / 10 min = 1.333 m/s, the "10 minute walk = 800 m" catchment
-quoted from Manual for Streets (see GUIDANCE.md, permeability).
+service 15, living_street 10 km/h, links lower). The emergency drive network
+(``drive_network(layout, emergency=True)``, used for police response) adds pedestrian streets
+at :data:`EMERGENCY_PEDESTRIAN_SPEED_KMH` (10 km/h, [unverified]). The walk network uses one
+walking speed, :data:`WALK_SPEED_MPS` = 1.2 m/s (US MUTCD 4.0 ft/s [quoted]).
+
+A layout without any line of the network's kind (a square, one building, a lamp alone) gives
+a graph with no node and no edge; every analysis reading it then finds nothing reachable.
 """
 
 from __future__ import annotations
@@ -70,6 +74,19 @@ WALK_SPEED_MPS = 1.2
 #: Highway values a (police) car can drive on.
 DRIVABLE_HIGHWAYS = frozenset(DRIVE_SPEED_KMH)
 _NO = frozenset({"no", "private_no", "false", "0"})
+#: Ways a car may not use but an emergency vehicle may (``drive_network(emergency=True)``):
+#: pedestrian streets. Emergency services drive into pedestrian zones, whose traffic orders
+#: exempt them (e.g. Germany's StVO § 35 special rights [unverified]); ``living_street`` is in
+#: :data:`DRIVABLE_HIGHWAYS` already.
+EMERGENCY_EXTRA_HIGHWAYS = frozenset({"pedestrian"})
+#: Speed (km/h) assumed on a pedestrian way in the emergency network: the OSRM car profile's
+#: ``living_street`` speed (10 km/h), the nearest case it has of a shared surface where people
+#: on foot have priority. No published speed for emergency driving in pedestrian zones was
+#: found; vehicles admitted there by sign must keep to walking pace in Germany (StVO,
+#: Zeichen 242.1) [unverified]. A profile may change it (PA001 ``pedestrian_speed_kmh``).
+EMERGENCY_PEDESTRIAN_SPEED_KMH = 10.0
+_EMERGENCY_YES = frozenset({"yes", "designated", "permissive", "destination", "official"})
+_NEVER_DRIVEN = frozenset({"steps", "corridor", "elevator", "escalator"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,6 +141,8 @@ def drive_network(
     *,
     snap_tolerance: float = 1.0,
     simplify: bool = True,
+    emergency: bool = False,
+    pedestrian_speed_kmh: float | None = None,
 ) -> nx.MultiDiGraph:
     """Directed drive network of a layout's ``streets`` (for police response).
 
@@ -131,45 +150,128 @@ def drive_network(
     ``motor_vehicle``, ``vehicle`` nor ``access`` is ``no``. ``oneway`` is honoured (``yes``,
     ``true``, ``1``, ``-1``/``reverse``; ``junction=roundabout`` and motorways imply one-way).
 
+    With ``emergency=True`` the network is the one an emergency vehicle may use: it adds the
+    pedestrian streets (``highway=pedestrian``) and tracks of ``foot_routes``, and any way
+    tagged ``emergency=yes|designated|permissive|destination`` (other than steps and indoor
+    ways); on those ways and on ``living_street`` a ``motor_vehicle``/``vehicle``/``access``
+    ``no`` does not apply (it is the traffic order an emergency service is exempt from);
+    ``emergency=no`` removes a way. Pedestrian ways (and other foot-only ways admitted by their
+    ``emergency`` tag) are driven at ``pedestrian_speed_kmh``
+    (:data:`EMERGENCY_PEDESTRIAN_SPEED_KMH` by default) unless ``maxspeed`` is tagged. Chains
+    are not merged across a change of speed (``build_network(split_speeds=True)``), so a
+    response time read part-way along an edge is exact.
+
     Parameters
     ----------
     layout
-        Any object with a ``streets`` GeoDataFrame and ``crs``.
+        Any object with a ``streets`` GeoDataFrame and ``crs`` (and ``foot_routes`` for
+        ``emergency=True``).
     snap_tolerance
         Distance (m) within which a free line endpoint is joined to another line.
     simplify
         Merge degree-2 chains (never across a change of one-way direction).
+    emergency
+        Build the emergency-vehicle network described above.
+    pedestrian_speed_kmh
+        Speed on pedestrian ways in the emergency network (km/h).
 
     Returns
     -------
     networkx.MultiDiGraph
-        Two-way streets give an edge each way; edge geometry runs from ``u`` to ``v``.
+        Two-way streets give an edge each way; edge geometry runs from ``u`` to ``v``. A
+        layout without a drivable way gives a graph with no node.
 
     Notes
     -----
     Same complexity as :func:`walk_network`.
     """
+    ped_kmh = (
+        EMERGENCY_PEDESTRIAN_SPEED_KMH if pedestrian_speed_kmh is None else pedestrian_speed_kmh
+    )
+    if not (np.isfinite(ped_kmh) and ped_kmh > 0):
+        raise ValueError(f"pedestrian_speed_kmh must be a positive number, not {ped_kmh!r}")
     lines = _layer(layout, "streets")
+    if emergency:
+        lines = _with_emergency_ways(layout, lines)
+    slow = np.zeros(len(lines), dtype=bool)
     if len(lines):
         hw = _column(lines, "highway")
-        keep = np.array([h in DRIVABLE_HIGHWAYS for h in hw], dtype=bool)
         tags = _tags(lines)
+        em = [str(t.get("emergency", "")).strip().lower() for t in tags]
+        keep = np.array([h in DRIVABLE_HIGHWAYS for h in hw], dtype=bool)
+        exempt = np.zeros(len(lines), dtype=bool)
+        if emergency:
+            allowed = np.array([e in _EMERGENCY_YES for e in em], dtype=bool)
+            ped = np.array([h in EMERGENCY_EXTRA_HIGHWAYS for h in hw], dtype=bool)
+            indoor = _indoor(lines, tags)
+            keep = (
+                keep | ped | (allowed & np.array([h not in _NEVER_DRIVEN for h in hw]))
+            ) & ~indoor
+            keep &= np.array([e not in _NO for e in em], dtype=bool)
+            exempt = allowed | ped | np.array([h == "living_street" for h in hw], dtype=bool)
+            slow = ~np.array([h in DRIVABLE_HIGHWAYS for h in hw], dtype=bool)
         for key in ("motor_vehicle", "vehicle", "access"):
-            keep &= np.array([str(t.get(key, "")).lower() not in _NO for t in tags], dtype=bool)
+            barred = np.array([str(t.get(key, "")).lower() in _NO for t in tags], dtype=bool)
+            keep &= ~barred | exempt
         lines = lines[keep]
+        slow = slow[keep]
     hw = _column(lines, "highway")
     speed_kmh = np.array([DRIVE_SPEED_KMH.get(h, DEFAULT_DRIVE_SPEED_KMH) for h in hw], dtype=float)
+    speed_kmh[slow] = float(ped_kmh)
     if "maxspeed_kmh" in lines.columns and len(lines):
         tagged = pd.to_numeric(lines["maxspeed_kmh"], errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(tagged) & (tagged > 0)
         speed_kmh[ok] = tagged[ok]
-    return build_network(
+    graph = build_network(
         lines,
         directed=True,
         snap_tolerance=snap_tolerance,
         simplify=simplify,
         speed_mps=speed_kmh / 3.6,
         crs=getattr(layout, "crs", None),
+        split_speeds=emergency,  # response times are read part-way along edges
+    )
+    graph.graph["emergency"] = bool(emergency)
+    graph.graph["pedestrian_ways"] = int(slow.sum())
+    return graph
+
+
+def _indoor(lines: gpd.GeoDataFrame, tags: list[dict]) -> np.ndarray:
+    """Ways indoors or underground (the layer's ``indoor`` column, else the tags)."""
+    if "indoor" in lines.columns:
+        col = lines["indoor"].astype(object)
+        return np.array([v is True or v is np.True_ for v in col], dtype=bool)
+    return np.array(
+        [t.get("highway") == "corridor" or str(t.get("indoor", "no")).lower() not in ("", "no")
+         for t in tags],
+        dtype=bool,
+    )  # fmt: skip
+
+
+def _with_emergency_ways(layout: Any, streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The streets plus the foot-only ways an emergency vehicle may use."""
+    foot = getattr(layout, "foot_routes", None)
+    if foot is None or len(foot) == 0:
+        return streets
+    hw = _column(foot, "highway")
+    tags = _tags(foot)
+    have = set(streets["fid"].astype(str)) if "fid" in streets.columns else set()
+    fids = foot["fid"].astype(str).tolist() if "fid" in foot.columns else [""] * len(foot)
+    extra = np.array(
+        [
+            f not in have  # a vehicular street is in both layers, under one fid
+            and (h in EMERGENCY_EXTRA_HIGHWAYS or h == "track"
+                 or str(t.get("emergency", "")).strip().lower() in _EMERGENCY_YES)
+            for f, h, t in zip(fids, hw, tags, strict=True)
+        ],
+        dtype=bool,
+    )  # fmt: skip
+    if not extra.any():
+        return streets
+    if len(streets) == 0:
+        return foot[extra]
+    return gpd.GeoDataFrame(
+        pd.concat([streets, foot[extra]], ignore_index=True), crs=streets.crs or foot.crs
     )
 
 
@@ -181,6 +283,7 @@ def build_network(
     simplify: bool = True,
     speed_mps: np.ndarray | float | None = None,
     crs: Any = None,
+    split_speeds: bool = False,
 ) -> nx.MultiGraph | nx.MultiDiGraph:
     """Build a clean network graph from line geometries.
 
@@ -200,6 +303,10 @@ def build_network(
         Speed per input row (or one value) for ``travel_time``; default 1.333 m/s.
     crs
         CRS stored as ``graph.graph["crs"]``; default the frame's CRS.
+    split_speeds
+        Never merge a chain across a change of speed: every edge then has one speed along
+        its length, so that a point part-way along it is reached at the time its share of
+        the length says (the router splits an edge's cost in proportion to length).
 
     Returns
     -------
@@ -216,6 +323,7 @@ def build_network(
         snap_tolerance=snap_tolerance,
         simplify=simplify,
         speed_mps=speed_mps,
+        split_speeds=split_speeds,
     )
     if crs is None:
         crs = getattr(lines, "crs", None)
@@ -299,6 +407,7 @@ def network_table(
     snap_tolerance: float = 1.0,
     simplify: bool = True,
     speed_mps: np.ndarray | float | None = None,
+    split_speeds: bool = False,
 ) -> NetworkTable:
     """Node lines and simplify the chains; the array core of :func:`build_network`.
 
@@ -313,7 +422,7 @@ def network_table(
         coords, line_of = _snap_endpoints(coords, line_of, geoms, layers, float(snap_tolerance))
     pieces = _split_at_nodes(coords, line_of)
     direction = meta["direction"] if directed else np.zeros(len(geoms), dtype=np.int8)
-    return _assemble(pieces, meta, direction, simplify=simplify)
+    return _assemble(pieces, meta, direction, simplify=simplify, split_speeds=split_speeds)
 
 
 def table_from_graph(graph: nx.MultiGraph | nx.MultiDiGraph) -> NetworkTable:
@@ -685,9 +794,13 @@ def _assemble(
     line_direction: np.ndarray,
     *,
     simplify: bool,
+    split_speeds: bool = False,
 ) -> NetworkTable:
     pc, ps, pe = pieces.pcoords, pieces.pstart, pieces.pend
     n_p = len(ps)
+    if n_p == 0:
+        # no line with an edge (a square, one building, a lamp alone): an empty network
+        return _empty_table()
     pu, pv = pieces.pu, pieces.pv
     seglen = np.zeros(len(pc))
     if len(pc) > 1:
@@ -702,7 +815,7 @@ def _assemble(
     n_nodes = len(pieces.node_xy)
 
     if simplify and n_p:
-        chains, revs = _chains(pu, pv, pdir, n_nodes)
+        chains, revs = _chains(pu, pv, pdir, n_nodes, pspeed if split_speeds else None)
     else:
         chains = [[p] for p in range(n_p)]
         revs = [[False] for _ in range(n_p)]
@@ -756,13 +869,33 @@ def _assemble(
     )
 
 
+def _empty_table() -> NetworkTable:
+    """A network with no node and no edge."""
+    return NetworkTable(
+        node_xy=np.zeros((0, 2)),
+        u=np.zeros(0, dtype=np.int64),
+        v=np.zeros(0, dtype=np.int64),
+        geometry=np.empty(0, dtype=object),
+        length=np.zeros(0),
+        travel_time=np.zeros(0),
+        direction=np.zeros(0, dtype=np.int8),
+        highway=np.empty(0, dtype=object),
+        fid=[],
+    )
+
+
 def _chains(
-    pu: np.ndarray, pv: np.ndarray, pdir: np.ndarray, n_nodes: int
+    pu: np.ndarray,
+    pv: np.ndarray,
+    pdir: np.ndarray,
+    n_nodes: int,
+    pspeed: np.ndarray | None = None,
 ) -> tuple[list[list[int]], list[list[bool]]]:
     """Group pieces into maximal chains through mergeable degree-2 nodes.
 
     A node is mergeable when exactly two piece ends meet there, they belong to two different
-    pieces (not a self-loop), and the one-way direction is the same on both sides.
+    pieces (not a self-loop), the one-way direction is the same on both sides and (when
+    ``pspeed`` is given) so is the speed.
     """
     deg = np.bincount(pu, minlength=n_nodes) + np.bincount(pv, minlength=n_nodes)
     # incidence lists for degree-2 nodes: (piece, at_v_end)
@@ -779,7 +912,8 @@ def _chains(
     # direction seen travelling into the node along a, then out along b
     dir_in = np.where(aa, pdir[pa], -pdir[pa])
     dir_out = np.where(ab, -pdir[pb], pdir[pb])
-    mergeable_nodes = na[(pa != pb) & (dir_in == dir_out)]
+    same_speed = np.ones(len(pa), dtype=bool) if pspeed is None else pspeed[pa] == pspeed[pb]
+    mergeable_nodes = na[(pa != pb) & (dir_in == dir_out) & same_speed]
     merge = np.zeros(n_nodes, dtype=bool)
     merge[mergeable_nodes] = True
     other: dict[tuple[int, int], int] = {}

@@ -47,7 +47,7 @@ from safespace.analyses.travel_time import (
     _network,
     _premises,
     building_targets,
-    dwelling_mask,
+    homes,
     route_samples,
 )
 from safespace.errors import InputError
@@ -442,8 +442,9 @@ def siting(
     Parameters
     ----------
     layout
-        A :class:`safespace.Layout`. Demand: its dwellings (every building when none is
-        tagged residential), each at its entrance (see ``police_travel_times``), weight 1.
+        A :class:`safespace.Layout`. Demand: its homes (buildings with residential evidence,
+        :func:`safespace.analyses.travel_time.homes`), each at its entrance (see
+        ``police_travel_times``), weight 1.
     k
         Number of new premises.
     objective
@@ -493,7 +494,7 @@ def siting(
         )
     if len(cand) == 0:
         raise InputError("no candidate sites for siting (none generated inside the site?)")
-    dwell, _ = dwelling_mask(layout.buildings)
+    dwell = homes(layout)
     bt = building_targets(layout, router)
     bt = bt[dwell[bt["building"].to_numpy()]] if len(bt) else bt
     prem = _premises(layout, mode, premises, extra_police)

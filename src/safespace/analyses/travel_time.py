@@ -77,6 +77,7 @@ __all__ = [
     "building_targets",
     "coverage",
     "dwelling_mask",
+    "homes",
     "police_isochrones",
     "police_travel_times",
     "premises_points",
@@ -235,8 +236,17 @@ def segment_grid(a: np.ndarray, b: np.ndarray) -> SegmentGrid:
     lo = np.minimum(a.min(axis=0), b.min(axis=0))
     hi = np.maximum(a.max(axis=0), b.max(axis=0))
     w, hgt = np.maximum(hi - lo, 1e-9)
-    # about one segment per cell, never more than 4 million cells
-    h = max(np.sqrt(w * hgt / len(a)), np.sqrt(w * hgt / 4e6), max(w, hgt) * 1e-6, 1e-6)
+    # about one segment per cell, never more than 4 million cells; and never fewer than one
+    # segment per cell along the long side, so that a network drawn along one axis (one
+    # straight street: zero width) does not get cells of a fraction of a millimetre, through
+    # which a ring search from a point metres away would crawl one cell at a time
+    h = max(
+        np.sqrt(w * hgt / len(a)),
+        np.sqrt(w * hgt / 4e6),
+        max(w, hgt) / len(a),
+        max(w, hgt) * 1e-6,
+        1e-6,
+    )
     nx_, ny_ = int(w // h) + 1, int(hgt // h) + 1
     start, items = _grid_build(a[:, 0], a[:, 1], b[:, 0], b[:, 1], lo[0], lo[1], h, nx_, ny_)
     return SegmentGrid(a, b, float(lo[0]), float(lo[1]), float(h), nx_, ny_, start, items)
@@ -698,7 +708,8 @@ class Router:
         keep = primary[owner_all]
         coords = coords_all[keep]
         owner = np.cumsum(primary)[owner_all[keep]] - 1
-        same = np.r_[False, owner[1:] == owner[:-1]]
+        same = np.zeros(len(coords), dtype=bool)  # (length 0 on an empty network)
+        same[1:] = owner[1:] == owner[:-1]
         step = np.zeros(len(coords))
         step[same] = np.hypot(*(coords[same] - coords[np.flatnonzero(same) - 1]).T)
         cum = np.cumsum(step)
@@ -1076,10 +1087,11 @@ class Router:
 
 
 def dwelling_mask(buildings: gpd.GeoDataFrame) -> tuple[np.ndarray, bool]:
-    """Which buildings are dwellings, and whether any building was tagged as one.
+    """Which buildings are dwellings by their ``building=*`` value alone, and whether any was.
 
     A dwelling has a ``building=*`` value in :data:`DWELLING_VALUES`. When no building has
-    one, every building counts (second value False) — say so in any finding.
+    one, every building counts (second value False) — say so in any finding. The rules use
+    :func:`homes`, the layout's one dwelling vocabulary, instead.
     """
     if buildings.empty:
         return np.zeros(0, dtype=bool), False
@@ -1088,6 +1100,20 @@ def dwelling_mask(buildings: gpd.GeoDataFrame) -> tuple[np.ndarray, bool]:
     if mask.any():
         return mask, True
     return np.ones(len(buildings), dtype=bool), False
+
+
+def homes(layout: Any) -> np.ndarray:
+    """Per row of ``layout.buildings``: is it a home? The layout's one dwelling vocabulary
+    (:func:`safespace._classify.dwelling_mask`: tags, ``building:use``, an ``entrance=home``)
+    when the buildings carry it, else :func:`dwelling_mask`."""
+    b = layout.buildings
+    if b.empty:
+        return np.zeros(0, dtype=bool)
+    if "dwelling" in b.columns:
+        from safespace._classify import dwelling_mask as classified
+
+        return np.asarray(classified(layout), dtype=bool)
+    return dwelling_mask(b)[0]
 
 
 def building_targets(layout: Any, router: Router) -> pd.DataFrame:
@@ -1213,7 +1239,14 @@ class AccessField:
     speed_mps: float
 
 
-def _network(layout: Any, mode: str, graph: nx.MultiGraph | None) -> nx.MultiGraph:
+def _network(
+    layout: Any,
+    mode: str,
+    graph: nx.MultiGraph | None,
+    *,
+    emergency: bool = False,
+    pedestrian_speed_kmh: float | None = None,
+) -> nx.MultiGraph:
     if graph is not None:
         return graph
     from safespace.analyses.network import drive_network, walk_network
@@ -1221,7 +1254,7 @@ def _network(layout: Any, mode: str, graph: nx.MultiGraph | None) -> nx.MultiGra
     if mode == "walk":
         return walk_network(layout)
     if mode == "drive":
-        return drive_network(layout)
+        return drive_network(layout, emergency=emergency, pedestrian_speed_kmh=pedestrian_speed_kmh)
     raise ValueError(f"mode must be 'walk' or 'drive', not {mode!r}")
 
 
@@ -1261,6 +1294,79 @@ def _premises(layout: Any, mode: str, premises: Any, extra_police: Any) -> gpd.G
     )
 
 
+def _from_vehicle(
+    graph: nx.MultiGraph,
+    router: Router,
+    sol: Solution,
+    origins: Snap,
+    points: np.ndarray,
+    walk_speed_mps: float,
+) -> dict[str, np.ndarray] | None:
+    """Times to points via the nearest point of the network a vehicle reaches, then on foot.
+
+    The reached network: every edge whose start node has a finite cost in ``sol`` (a
+    directed edge can be driven from there to any point along it). Each point is snapped
+    to it; time = cost at the edge's start + the cost along to the snapped point (the
+    cheaper of the edge and its reverse twin) + the straight walk at ``walk_speed_mps``.
+
+    Returns
+    -------
+    dict or None
+        ``origin``, ``distance_m``, ``time_s``, ``reachable``, ``walk_m`` per point; None
+        when no edge is reached.
+
+    Notes
+    -----
+    O(E) to build the reached sub-network's arrays and O(P · k) to snap P points.
+    """
+    n = router.n_nodes
+    cost = sol.cost[:n]
+    if len(router.u) == 0:
+        return None
+    ok = np.isfinite(cost[router.u])
+    if not ok.any():
+        return None
+    keys = list(graph.edges(keys=True))
+    sub = graph.edge_subgraph([keys[e] for e in np.flatnonzero(ok)])
+    r2 = Router(sub, router.weight)
+    snap = r2.snap(points)
+    e = snap.edge
+    good = e >= 0
+    e0 = np.where(good, e, 0)
+    pos = {node: i for i, node in enumerate(router.nodes)}
+    to_full = np.array([pos[node] for node in r2.nodes], dtype=np.int64)
+    u = to_full[r2.u[e0]]
+    v = to_full[r2.v[e0]]
+    frac = snap.frac
+    t = cost[u] + frac * r2.cost[e0]
+    m = sol.length[u] + frac * r2.length[e0]
+    org = sol.origin[u].copy()
+    tw = r2.twin[e0] if len(r2.twin) else np.full(len(e0), -1)
+    has = good & (tw >= 0)
+    if has.any():
+        tw0 = np.where(has, tw, 0)
+        t_back = cost[v] + (1 - frac) * r2.cost[tw0]
+        better = has & (t_back < t)
+        t = np.where(better, t_back, t)
+        m = np.where(better, sol.length[v] + (1 - frac) * r2.length[tw0], m)
+        org = np.where(better, sol.origin[v], org)
+    walk_m = np.where(good, snap.access_m, np.inf)
+    reach = good & np.isfinite(t) & (org >= 0)
+    o_leg = np.nan_to_num(origins.access_m, nan=0.0)
+    o_leg = o_leg[np.maximum(org, 0)] if len(o_leg) else np.zeros(len(org))
+    if router.weight == "length":
+        time = (m + o_leg + walk_m) / walk_speed_mps
+    else:
+        time = t + walk_m / walk_speed_mps
+    return {
+        "origin": np.where(reach, org, -1),
+        "distance_m": np.where(reach, m + o_leg + walk_m, np.nan),
+        "time_s": np.where(reach, time, np.nan),
+        "reachable": reach,
+        "walk_m": walk_m,
+    }
+
+
 def access_field(
     layout: Any,
     mode: str = "walk",
@@ -1270,6 +1376,9 @@ def access_field(
     walk_speed_mps: float = WALK_SPEED_MPS,
     route_spacing_m: float | None = 25.0,
     graph: nx.MultiGraph | None = None,
+    emergency: bool = False,
+    pedestrian_speed_kmh: float | None = None,
+    walk_from_vehicle_m: float | None = None,
 ) -> AccessField:
     """Travel times from the nearest premises to every building and route sample.
 
@@ -1292,6 +1401,19 @@ def access_field(
         Spacing of the route samples along ``layout.foot_routes``.
     graph
         The network to use (default: built from the layout).
+    emergency
+        Drive mode: route on the emergency-vehicle network, which adds pedestrian streets
+        (:func:`safespace.analyses.network.drive_network` with ``emergency=True``).
+    pedestrian_speed_kmh
+        Drive mode with ``emergency``: the speed on pedestrian ways (default
+        :data:`safespace.analyses.network.EMERGENCY_PEDESTRIAN_SPEED_KMH`).
+    walk_from_vehicle_m
+        Drive mode: a destination whose nearest edge no vehicle can reach from the premises
+        (a one-way street entering from beyond the data, a fragment of street cut off by the
+        extract) is reached on foot, straight, from the nearest point of the network a
+        vehicle does reach, when that point is within this distance (m); ``None`` or 0: such
+        destinations stay unreachable. Column ``walk_from_vehicle_m`` gives that walk (NaN
+        for every other destination).
 
     Returns
     -------
@@ -1304,7 +1426,9 @@ def access_field(
     """
     if walk_speed_mps <= 0:
         raise ValueError("walk_speed_mps must be positive")
-    graph = _network(layout, mode, graph)
+    graph = _network(
+        layout, mode, graph, emergency=emergency, pedestrian_speed_kmh=pedestrian_speed_kmh
+    )
     router = Router(graph, "length" if mode == "walk" else "travel_time")
     prem = _premises(layout, mode, premises, extra_police)
     origins = router.snap(prem.geometry.values)
@@ -1320,6 +1444,16 @@ def access_field(
     o_cost = leg if router.weight == "length" else leg / walk_speed_mps
     sol = router.solve(origins, o_cost, tsnap)
     res = router._at_targets(sol, origins, tsnap, walk_speed_mps)
+    on_foot = np.full(len(pts), np.nan)
+    if mode == "drive" and walk_from_vehicle_m and walk_from_vehicle_m > 0:
+        miss = np.flatnonzero(~res["reachable"])
+        if len(miss):
+            got = _from_vehicle(graph, router, sol, origins, pts[miss], walk_speed_mps)
+            if got is not None:
+                ok = got["reachable"] & (got["walk_m"] <= float(walk_from_vehicle_m))
+                for k in ("origin", "distance_m", "time_s", "reachable"):
+                    res[k][miss[ok]] = got[k][ok]
+                on_foot[miss[ok]] = got["walk_m"][ok]
     pfid = prem["fid"].to_numpy(dtype=object)
 
     def fid_of(org: np.ndarray) -> np.ndarray:
@@ -1334,7 +1468,7 @@ def access_field(
     first = np.r_[True, np.diff(bt["building"].to_numpy()[order]) != 0] if n_bt else order
     best = order[first]
     b = layout.buildings
-    dwell, _ = dwelling_mask(b)
+    dwell = homes(layout)
     n_b = len(b)
     bi = bt["building"].to_numpy()[best] if n_bt else np.zeros(0, np.int64)
     entrance_pt = np.full(n_b, None, dtype=object)
@@ -1353,6 +1487,8 @@ def access_field(
     reach[bi] = bres["reachable"][best]
     access = np.full(n_b, np.nan)
     access[bi] = tsnap.access_m[:n_bt][best]
+    walked = np.full(n_b, np.nan)
+    walked[bi] = on_foot[:n_bt][best]
     buildings = gpd.GeoDataFrame(
         {
             "building_fid": b["fid"].to_numpy() if n_b else np.zeros(0, object),
@@ -1366,6 +1502,7 @@ def access_field(
             "distance_m": cols["distance_m"],
             "time_s": cols["time_s"],
             "reachable": reach,
+            "walk_from_vehicle_m": walked,
         },
         geometry=b.geometry.values if n_b else [],
         crs=layout.crs,
@@ -1376,6 +1513,7 @@ def access_field(
         distance_m=rres["distance_m"],
         time_s=rres["time_s"],
         reachable=rres["reachable"],
+        walk_from_vehicle_m=on_foot[n_bt:],
     )
     return AccessField(mode, prem, buildings, routes, router, sol, float(walk_speed_mps))
 
