@@ -23,6 +23,81 @@ def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.union_all(polys)
 
 
+def _repair(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygonal part of a repaired polygon; empty when GEOS cannot repair it at all.
+
+    ``make_valid``'s default (linework) method raises on some degenerate input (a shell
+    collapsed to a point around a hole: "Overlay input is mixed-dimension"); the structure
+    method is tried next, and a polygon neither can repair is dropped with a note.
+    """
+    for method in ("linework", "structure"):
+        try:
+            if method == "linework":
+                fixed = shapely.make_valid(geom)
+            else:
+                fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+            return _polygonal_part(fixed)
+        except shapely.errors.GEOSException:
+            continue
+    return shapely.Polygon()
+
+
+_POINT_TAGS = (("highway", "street_lamp"), ("emergency", "phone"))
+
+
+def _point_lamps(raw: gpd.GeoDataFrame, label: str, notes: list[InputNote]) -> gpd.GeoDataFrame:
+    """Lamps and emergency phones drawn as anything but a Point, made Points, with a note.
+
+    A MultiPoint becomes one feature per point (``fid#1``, ``fid#2``, ...); a line or
+    polygon becomes its representative point (a lamp is a point light source).
+    """
+    if raw.empty:
+        return raw
+    types = shapely.get_type_id(raw.geometry.values)
+    wanted = np.array(
+        [
+            isinstance(t, dict) and any(t.get(k) == v for k, v in _POINT_TAGS)
+            for t in raw["tags"].to_numpy()
+        ],
+        dtype=bool,
+    )
+    odd = wanted & (types > 0)  # 0 = Point; -1 = missing (dropped later)
+    if not odd.any():
+        return raw
+    rows = []
+    for i, row in enumerate(raw.itertuples(index=False)):
+        geom = row.geometry
+        if not odd[i] or geom is None or geom.is_empty:
+            rows.append(row._asdict())
+            continue
+        what = "lamp" if row.tags.get("highway") == "street_lamp" else "emergency phone"
+        points = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) == 0]
+        if shapely.get_type_id(geom) == 4 and points:  # MultiPoint
+            for n, p in enumerate(points, 1):
+                rows.append({**row._asdict(), "fid": f"{row.fid}#{n}", "geometry": p})
+            notes.append(
+                InputNote(
+                    "info",
+                    "split-multipoint",
+                    f"{what} drawn as {len(points)} points: read as {len(points)} {what}s",
+                    label,
+                    row.fid,
+                )
+            )
+            continue
+        rows.append({**row._asdict(), "geometry": shapely.point_on_surface(geom)})
+        notes.append(
+            InputNote(
+                "info",
+                "point-from-shape",
+                f"{what} drawn as a {geom.geom_type}: placed at a point on it",
+                label,
+                row.fid,
+            )
+        )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=raw.crs)[list(raw.columns)]
+
+
 def clean_features(raw: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame, list[InputNote]]:
     """Repair invalid polygons, drop empty and degenerate features, and note each change.
 
@@ -38,6 +113,7 @@ def clean_features(raw: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame,
     (GeoDataFrame, list of InputNote)
     """
     notes: list[InputNote] = []
+    raw = _point_lamps(raw, label, notes)
     geoms = raw.geometry.values.copy()
     fids = raw["fid"].to_numpy()
     keep = np.ones(len(raw), dtype=bool)
@@ -56,7 +132,7 @@ def clean_features(raw: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame,
     invalid = polygonal & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
         reason = shapely.is_valid_reason(geoms[i])
-        repaired = _polygonal_part(shapely.make_valid(geoms[i]))
+        repaired = _repair(geoms[i])
         if repaired.is_empty:
             notes.append(
                 InputNote(

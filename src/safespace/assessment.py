@@ -235,7 +235,8 @@ def assess(
         A rule that raises is recorded in ``failures``; the others still run.
     """
     layout = layout_from(source_or_layout, context=context)
-    registry = discover_rules() if registry is None else registry
+    broken: list[Exception] = []
+    registry = discover_rules(errors=broken) if registry is None else registry
     prof = profile if isinstance(profile, Profile) else load_profile(profile, registry)
     rule_ids = [r for r in prof.rule_ids if r in registry]
     if rules is not None:
@@ -246,7 +247,10 @@ def assess(
     findings: list[Finding] = []
     metrics: dict[str, dict[str, Any]] = {}
     given_scores: list[Score] = []
-    failures: list[RuleFailure] = []
+    # a rule pack that could not be loaded is reported like a rule that raised
+    failures: list[RuleFailure] = [
+        RuleFailure("plugin", type(e).__name__, str(e), "") for e in broken
+    ]
     areas_run: set[str] = set()
     for rid in rule_ids:
         rule_ = registry[rid]

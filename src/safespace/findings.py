@@ -150,9 +150,7 @@ class Score:
     confidence: float | None = None
 
     def __post_init__(self) -> None:
-        if self.value is not None and (
-            math.isnan(self.value) or not (0.0 <= self.value <= 100.0)
-        ):
+        if self.value is not None and (math.isnan(self.value) or not (0.0 <= self.value <= 100.0)):
             raise ValueError(f"score for {self.area} must lie in 0..100, got {self.value}")
         if self.confidence is not None and not (0.0 <= self.confidence <= 1.0):
             raise ValueError(f"confidence for {self.area} must lie in 0..1")

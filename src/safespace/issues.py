@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
+import shapely.errors
 
 from safespace._place import (
     ROUTE_WORDS,
@@ -768,6 +769,17 @@ def group_issues(
     return issues
 
 
+def _union(geoms: list) -> shapely.Geometry | None:
+    """The members' union; a collection of them where GEOS cannot build one (a finding
+    drawn on an input polygon that no repair made valid)."""
+    if not geoms:
+        return None
+    try:
+        return shapely.union_all(geoms)
+    except shapely.errors.GEOSException:
+        return shapely.GeometryCollection(geoms)
+
+
 def _empty_index() -> PlaceIndex:
     return PlaceIndex({}, {}, {}, {}, None, [], None)
 
@@ -776,11 +788,13 @@ def _issue(root, keys, members, idx, crs, has_site, dwellings, exposure, choice)
     basis_set = {f.basis for f in members}
     basis = next(b for b in ("measured", "modelled", "data-gap") if b in basis_set)
     rules = sorted({f.rule_id for f in members})
-    kind = issue_kind(rules, "data-gap" if root[0] == "gap" else "measured")
     worst = max(members, key=lambda f: (severity_rank(f.severity), -members.index(f)))
     severity = worst.severity
+    # an advisory member never names an issue that has findings above advisory
+    top_rules = sorted({f.rule_id for f in members if f.severity != "info"}) or rules
+    kind = issue_kind(top_rules, "data-gap" if root[0] == "gap" else "measured")
     geoms = [f.geometry for f in members if f.geometry is not None and not f.geometry.is_empty]
-    geometry = shapely.union_all(geoms) if geoms else None
+    geometry = _union(geoms)
     advisory = root[0] == "advisory"
     if advisory:
         inner = [k for k in keys if k[0] in ("street", "route", "feature")]

@@ -18,7 +18,7 @@ from pyproj.exceptions import CRSError
 
 from safespace._classify import LAYERS, classify, empty_layer, layer_of
 from safespace._context import join_routes, replace_inside
-from safespace._crs import check_coordinates, choose_metric_crs
+from safespace._crs import check_coordinates, crs_choice
 from safespace._hygiene import clean_features, merge_duplicates
 from safespace.errors import InputError
 from safespace.findings import InputNote
@@ -318,8 +318,16 @@ def _police_access_points(layers: dict[str, gpd.GeoDataFrame]) -> None:
     routes = routes.values if len(routes) else None
     points = []
     for geom in police.geometry.values:
-        if shapely.get_type_id(geom) == 0:
+        kind = shapely.get_type_id(geom)
+        if kind == 0:
             points.append(geom)
+            continue
+        if kind not in (3, 6):
+            # a line, multipoint or collection tagged police: a point on its (non-empty)
+            # parts stands in; GEOS gives an empty point for a collection with empty parts
+            parts = shapely.get_parts(geom)
+            parts = parts[~shapely.is_empty(parts)]
+            points.append(shapely.point_on_surface(parts[0]) if len(parts) else geom)
             continue
         outline = geom.boundary
         if not entrances.empty:
@@ -410,17 +418,21 @@ def load(
     raw = read_source(source)
     raw_ctx = read_source(context) if context is not None else None
     source_crs = CRS.from_user_input(raw.features.crs)
+    why_replaced = None
     if crs is not None:
         work_crs = _to_crs(crs)
     else:
         basis = raw if not raw.features.empty else raw_ctx
         if basis is None or basis.features.empty:
             raise InputError("no features to assess", file=raw.label)
-        work_crs = choose_metric_crs(
-            basis.features.total_bounds, CRS.from_user_input(basis.features.crs)
+        # a distorted projected CRS (Web Mercator, an equal-area one) is not worked in
+        work_crs, why_replaced = crs_choice(
+            basis.features.total_bounds, CRS.from_user_input(basis.features.crs), basis.label
         )
 
     notes: list[InputNote] = _reader_notes(raw)
+    if why_replaced:
+        notes.append(InputNote("info", "crs-replaced", why_replaced, raw.label))
     inputs = [{"role": "proposal", "label": raw.label, "sha256": raw.sha256}]
     features, more = clean_features(_project(raw, work_crs), raw.label)
     notes += more

@@ -9,7 +9,9 @@ every rule alike (see ``docs/data.md``):
 - a finding wholly within ``edge_margin_m`` of where the data stops — in an extract, whose
   buildings are partial — is advisory: what lies beyond (the windows that may overlook it,
   the street that may continue) is unknown;
-- a finding whose severity rests on a threshold marked ``[unverified]`` is advisory.
+- a finding whose severity rests on a threshold marked ``[unverified]`` is advisory;
+- a finding whose figures are a lower bound (``evidence["lower_bound"]``: illuminance from a
+  partly mapped lamp layer, which unmapped lamps would raise) is advisory.
 
 Each lowering is recorded on the finding (``Finding.moderation``) with the rule's own
 severity, so nothing is hidden.
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from safespace.rules.profiles import Profile
 
 ADVISORY = "info"
+#: How far outside the red line a finding may lie and still be about the proposal (m):
+#: drawing round-off, not a design margin.
+SCOPE_TOLERANCE_M = 0.5
 UNVERIFIED_MARK = "[unverified]"
 
 
@@ -51,6 +56,9 @@ def assign_scope(findings: list[Finding], layout: Layout) -> None:
         for f in findings:
             f.scope = "context"
         return
+    # a finding drawn along the red line itself (a boundary gap) is about the proposal, even
+    # when round-off puts it a hair outside: the red line is widened by SCOPE_TOLERANCE_M
+    site = shapely.buffer(site, SCOPE_TOLERANCE_M)
     shapely.prepare(site)
     geoms = _geoms(findings)
     located = ~shapely.is_empty(geoms)
@@ -113,6 +121,12 @@ def moderate(
             continue
         if f.basis == "data-gap":
             f.moderate(ADVISORY, "rests on data that is not in the input (a data gap)")
+        if f.evidence.get("lower_bound"):
+            f.moderate(
+                ADVISORY,
+                "its figures are a lower bound: the layer it rests on is partly mapped, and "
+                "what is not mapped would add to them",
+            )
         rule_ = registry.get(f.rule_id)
         if rule_ is not None and rule_.proposal_rule and f.scope != "proposal":
             f.moderate(

@@ -237,9 +237,9 @@ def test_sl001_and_pm001_yield_assessable_share():
 
 def test_design_rules_are_proposal_rules():
     rules = {r.id: r for r in sl.RULES + pm.RULES}
-    for rid in ("PM002", "PM003", "PM004", "PM005", "PM006", "PM009", "SL003", "SL008"):
+    for rid in ("PM001", "PM002", "PM003", "PM004", "PM005", "PM006", "PM009", "SL003", "SL008"):
         assert rules[rid].proposal_rule, rid
-    for rid in ("SL001", "SL002", "SL004", "SL005", "SL006", "SL007", "PM001", "PM007", "PM008"):
+    for rid in ("SL001", "SL002", "SL004", "SL005", "SL006", "SL007", "PM007", "PM008"):
         assert not rules[rid].proposal_rule, rid
 
 

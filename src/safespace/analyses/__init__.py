@@ -1,11 +1,22 @@
 """Shared analyses: the expensive computations rules ask for through ``site.analysis``.
 
 Kernels are imported lazily so that ``import safespace`` stays light.
+
+Five exported functions share their name with the submodule that defines them
+(``isovist``, ``network_metrics``, ``forward_visibility``, ``rear_access``, ``siting``).
+Python's import system binds a submodule to its parent package's attribute once it has
+been imported, which would make ``from safespace.analyses import isovist`` return the
+*module* after any rule had used it. The package's module class below binds the function
+instead, so the documented API does not depend on import order. (A consequence:
+``import safespace.analyses.isovist as m`` gives the function too; reach such a module by
+``importlib.import_module("safespace.analyses.isovist")`` or ``sys.modules``.)
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 _EXPORTS = {
     "walk_network": "safespace.analyses.network",
@@ -39,3 +50,19 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'safespace.analyses' has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)
+
+
+class _Analyses(types.ModuleType):
+    """The package's module type: an exported function wins over its same-named submodule."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if (
+            isinstance(value, types.ModuleType)
+            and _EXPORTS.get(name) == value.__name__ == f"{__name__}.{name}"
+        ):
+            # the import system binding the submodule: bind the documented function instead
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Analyses

@@ -103,7 +103,8 @@ def run(
     Returns
     -------
     pandas.DataFrame
-        One row per site, in input order: status (``ok``/``failed``), whether it was
+        One row per site, in input order: status (``ok``, ``partial`` — every output written
+        but some rules failed, listed in ``error`` — or ``failed``), whether it was
         resumed, hashes, finding counts by severity, area scores, rule failures, seconds and
         the error. A failed site never stops the others.
 

@@ -58,16 +58,19 @@ def write_index(frame: pd.DataFrame, outdir: Path) -> Path:
         if (outdir / sid / ERROR_FILE).is_file():
             links.append(f'<a href="{html.escape(sid)}/{ERROR_FILE}">error</a>')
         first = f"<td><b>{html.escape(sid)}</b> {' '.join(links)}</td>"
-        cls = ' class="failed"' if row["status"] != "ok" else ""
+        cls = f' class="{row["status"]}"' if row["status"] != "ok" else ""
         body.append(f"<tr{cls}>{first}{''.join(f'<td>{_cell(row[c])}</td>' for c in shown)}</tr>")
     ok = int((frame["status"] == "ok").sum())
+    partial = int((frame["status"] == "partial").sum())
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>safespace batch summary</title>
 <style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #bbb;padding:.25em .5em;text-align:left}}tr.failed{{background:#fdd}}
+tr.partial{{background:#ffd}}
 </style></head><body>
 <h1>safespace batch summary</h1>
-<p>{len(frame)} sites: {ok} ok, {len(frame) - ok} failed. Scores are 0 (worst) to 100 (best).</p>
+<p>{len(frame)} sites: {ok} ok, {partial} partial (some rules failed: see rule_failures
+and error), {len(frame) - ok - partial} failed. Scores are 0 (worst) to 100 (best).</p>
 <table><thead><tr>{head}</tr></thead><tbody>
 {chr(10).join(body)}
 </tbody></table></body></html>

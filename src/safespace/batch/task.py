@@ -175,7 +175,8 @@ def run_site(payload: dict[str, Any]) -> dict[str, Any]:
             outputs[path.name] = _file_sha256(path)
         counts = result.counts()
         summary.update(
-            status="ok",
+            # a site whose rules partly failed is not "ok": its findings lack those rules'
+            status="partial" if result.failures else "ok",
             input_sha256=input_sha,
             findings=len(result.findings),
             **counts,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from safespace.errors import InputError
@@ -46,8 +47,21 @@ def read_frame(frame: gpd.GeoDataFrame, *, label: str = "<GeoDataFrame>") -> gpd
         fids.append(fid)
         tags.append(row_tags)
     return gpd.GeoDataFrame(
-        {"fid": fids, "tags": tags}, geometry=list(frame.geometry.values), crs=frame.crs
+        {"fid": fids, "tags": tags},
+        # 2D only (heights come from tags): a Z on some vertices would reproject to NaN
+        geometry=list(_flat(frame.geometry.values)),
+        crs=frame.crs,
     )
+
+
+def _flat(geoms):
+    import warnings
+
+    import shapely
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return shapely.force_2d(np.asarray(geoms, dtype=object))
 
 
 def read_vector_file(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:

@@ -38,6 +38,30 @@ def _legacy_crs(doc: Mapping[str, Any], label: str) -> CRS:
     return crs
 
 
+#: Deepest nesting of lists/objects accepted in a feature's properties or geometry. GeoJSON
+#: coordinates need 4 levels (MultiPolygon); 64 leaves room for any real attribute value and
+#: stays far below Python's recursion limit (1000), which the JSON encoder and the tag and
+#: coordinate readers would otherwise hit with a RecursionError.
+MAX_NESTING = 64
+
+
+def _too_deep(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether lists/mappings nest deeper than ``limit`` (iterative: never recurses)."""
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, Mapping):
+            children = v.values()
+        elif isinstance(v, list | tuple):
+            children = v
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((c, depth + 1) for c in children)
+    return False
+
+
 def _feature_id(feature: Mapping[str, Any], index: int) -> str:
     fid = feature.get("id")
     if fid is None or fid == "":
@@ -89,13 +113,23 @@ def read_geojson_mapping(doc: Mapping[str, Any], *, label: str = "<mapping>") ->
         fid = _feature_id(feature, i) if isinstance(feature, Mapping) else f"feature/{i}"
         if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
             raise InputError("not a GeoJSON Feature", file=label, feature=fid)
+        for part in ("geometry", "properties"):
+            if _too_deep(feature.get(part)):
+                raise InputError(
+                    f"'{part}' nests lists or objects more than {MAX_NESTING} levels deep",
+                    file=label,
+                    feature=fid,
+                )
         geometry = feature.get("geometry")
         if geometry is None:
             geom = None
         else:
             try:
                 geom = shapely.from_geojson(json.dumps(geometry))
-            except (shapely.errors.GEOSException, TypeError, ValueError) as exc:
+                # 2D only (heights come from tags): a Z on some vertices only would leave
+                # NaN heights that reproject to NaN positions
+                geom = shapely.force_2d(geom)
+            except (shapely.errors.GEOSException, TypeError, ValueError, RecursionError) as exc:
                 raise InputError(f"unreadable geometry ({exc})", file=label, feature=fid) from None
         properties = feature.get("properties")
         if properties is not None and not isinstance(properties, Mapping):

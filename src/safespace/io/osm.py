@@ -152,6 +152,43 @@ def _source(file: Path) -> osmium.io.File | str:
     return str(file)
 
 
+def _sniff(file: Path) -> str | None:
+    """What the file's first bytes say it is: ``pbf``, ``osm.bz2``, ``osm.gz``, ``osm``."""
+    with open(file, "rb") as fh:
+        head = fh.read(64)
+    if head.startswith(b"\x1f\x8b"):
+        return "osm.gz"
+    if head.startswith(b"BZh"):
+        return "osm.bz2"
+    if b"OSMHeader" in head[:32]:
+        return "pbf"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith((b"<?xml", b"<osm", b"<!")):
+        return "osm"
+    return None
+
+
+_FORMAT_WORDS = {
+    "pbf": "an OSM PBF file",
+    "osm.bz2": "bzip2-compressed",
+    "osm.gz": "gzip-compressed",
+    "osm": "XML",
+}
+
+
+def _check_format(file: Path, label: str) -> None:
+    """Refuse a file whose content is not what its name says, saying what it is."""
+    named = next((fmt for sfx, fmt in _FORMATS if file.name.lower().endswith(sfx)), None)
+    found = _sniff(file)
+    if named is None or found is None or found == named:
+        return
+    raise InputError(
+        f"the file name says {_FORMAT_WORDS[named]}, but its content is {_FORMAT_WORDS[found]}: "
+        "rename it to match its content",
+        file=label,
+    )
+
+
 def _scan_relations(source: Path, pool: osmium.io.ThreadPool) -> list[_Relation]:
     """Pass 1: the relations worth keeping, with their members."""
     found = []
@@ -462,12 +499,19 @@ def read_osm(path: str | os.PathLike) -> gpd.GeoDataFrame:
         raise InputError("file not found", file=label)
     if not file.is_file():
         raise InputError("not a regular file", file=label)
+    if file.stat().st_size == 0:
+        raise InputError("the file is empty", file=label)
+    _check_format(file, label)
     notes: list[dict] = []
     pool = osmium.io.ThreadPool()
     try:
         relations = _scan_relations(file, pool)
         got, store = _read_objects(file, relations, pool, notes)
+    except osmium.InvalidLocationError as exc:
+        raise InputError(f"a node has a malformed location ({exc})", file=label) from None
     except (RuntimeError, ValueError, OSError) as exc:
+        # libosmium refuses DTDs and entities ("XML entities are not supported") before
+        # expanding any, so "billion laughs" and external entities fail here at once
         raise InputError(f"not a readable OSM file ({exc})", file=label) from None
 
     points = shapely.points(np.asarray(got.node_xy, dtype=float).reshape(-1, 2))

@@ -477,6 +477,15 @@ def _assumptions(site: Site, rows: list) -> list[str]:
     return out
 
 
+def _lower_bound(rows: list) -> bool:
+    """True when every stretch's light comes from a partial lamp layer (and none is tagged
+    unlit): unmapped lamps would add light, so a shortfall is not established, only a lower
+    bound, and the assessment moderates the finding to advisory (``moderation.py``)."""
+    return bool(rows) and all(
+        bool(r.partial) and getattr(r, "lit", None) not in LIT_UNLIT for r in rows
+    )
+
+
 def _basis(rows: list) -> str:
     """``measured`` when the verdict rests on measured data for at least one stretch: no
     lamp reaches it (a complete layer, or the route is tagged unlit) or every lamp in reach
@@ -563,6 +572,8 @@ def _p_class_finding(site: Site, rows: list, below_all: bool) -> Finding:
     assumptions = _assumptions(site, rows)
     if assumptions:
         evidence["assumptions"] = assumptions
+    if _lower_bound(rows):
+        evidence["lower_bound"] = True
     return Finding(
         severity=severity,
         title=f"Lighting below {LOWEST_CLASS if below_all else cls}",
@@ -825,6 +836,8 @@ def dark_spots(site: Site) -> Iterator[Finding | Metric]:
         if modelled:
             run = _Row(*(int(by_run[k][r]) for k in ("ph", "ht", "fx")), bool(partial_any[r]), 1)
             evidence["assumptions"] = _assumptions(site, [run])
+            if _lower_bound([run]):
+                evidence["lower_bound"] = True
         yield Finding(
             severity="medium" if medium else "low",
             title="Dark stretch of route",
@@ -915,6 +928,8 @@ def _face_rows_finding(site: Site, rows: list, thr: float, lower: float) -> Find
     assumptions = _assumptions(site, rows)
     if assumptions:
         evidence["assumptions"] = assumptions
+    if _lower_bound(rows):
+        evidence["lower_bound"] = True
     return Finding(
         severity="low" if dark else "info",
         title="Faces hard to recognise",

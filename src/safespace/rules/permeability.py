@@ -252,6 +252,9 @@ _METRIC_UNITS = {
     },
     references=[LEED_ID, LNR, CNR, PALETTE],
     view=CONNECTIVITY,
+    # it judges how a layout's network is designed; an extract's network is also cut at its
+    # edge, which lowers every ratio (cut streets end in false dead ends)
+    proposal_rule=True,
 )  # fmt: skip
 def poor_connectivity(site: Site) -> Iterator[Finding | Metric]:
     """Intersection density, link–node ratio and connected node ratio of the walk network

@@ -1,0 +1,77 @@
+"""Fuzzing (issue 14.5): every generated layout ends in a result with no rule failure, or in
+an :class:`~safespace.errors.InputError` naming the input; nothing else escapes, and no case
+runs past :data:`BOUND_S`.
+
+The normal suite runs :data:`QUICK` cases per test; ``pytest -m fuzz tests/robustness`` runs
+the long profile (:data:`LONG` cases per test; see docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import safespace
+from safespace.errors import InputError
+from tests.robustness.layouts import MINIMAL, documents
+
+QUICK = int(os.environ.get("SAFESPACE_FUZZ_QUICK", "120"))
+LONG = int(os.environ.get("SAFESPACE_FUZZ_EXAMPLES", "10000"))
+BOUND_S = 20.0
+
+COMMON = dict(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=False,
+)
+
+
+def _outcome(source) -> str:
+    start = time.perf_counter()
+    try:
+        result = safespace.assess(source)
+    except InputError as exc:
+        assert str(exc), "an InputError must say what is wrong"
+        outcome = "input-error"
+    else:
+        failures = [(f.rule_id, f.error, f.message) for f in result.failures]
+        assert not failures, failures
+        outcome = "result"
+    took = time.perf_counter() - start
+    assert took < BOUND_S, f"{took:.1f} s"
+    return outcome
+
+
+@pytest.mark.parametrize("name", sorted(MINIMAL))
+def test_every_rule_runs_on_minimal_layouts(name):
+    result = safespace.assess(MINIMAL[name])
+    assert [(f.rule_id, f.error, f.message) for f in result.failures] == []
+
+
+@settings(max_examples=QUICK, **COMMON)
+@given(documents())
+def test_fuzz_mappings(doc):
+    _outcome(doc)
+
+
+@settings(max_examples=max(QUICK // 3, 10), **COMMON)
+@given(documents())
+def test_fuzz_files(doc):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "layout.geojson"
+        # allow_nan writes NaN/Infinity: not JSON, which the reader must refuse clearly
+        path.write_text(json.dumps(doc, allow_nan=True), encoding="utf-8", errors="surrogatepass")
+        _outcome(path)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=LONG, **COMMON)
+@given(documents())
+def test_fuzz_mappings_long(doc):
+    _outcome(doc)
