@@ -594,8 +594,10 @@ def _recommendation(kind: Kind, place: str, members: list[Finding], idx: PlaceIn
         recs = [r for r in dict.fromkeys(recs) if r]
         return _sentence("; ".join(recs[:3]) or kind.action)
     clauses = []
+    # advisory members add no action to an issue that has findings above advisory
+    weighty = {f.rule_id for f in members if f.severity != "info"}
     for rid in rules:
-        if rid in kind.answers or rid not in CLAUSES:
+        if rid in kind.answers or rid not in CLAUSES or (weighty and rid not in weighty):
             continue
         of_rule = [f for f in members if f.rule_id == rid]
         clause = CLAUSES[rid].format(what=_what(of_rule, idx))

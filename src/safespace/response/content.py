@@ -249,16 +249,15 @@ def _lead_member(issue: Any, members: list[Any]) -> Any:
     if not members:
         return None
     from safespace.findings import severity_rank
+    from safespace.issues import KIND_BY_KEY
 
-    triggers: set[str] = set()
-    try:
-        from safespace.issues import issue_kind
-
-        triggers = set(issue_kind([f.rule_id for f in members]).triggers)
-    except Exception:  # an older grouping without kinds: the worst member speaks
-        pass
-    pool = [f for f in members if f.rule_id in triggers] or members
-    return max(pool, key=lambda f: severity_rank(f.severity))
+    # the finding that gives the issue its kind speaks for it, worst first; an advisory
+    # member never stands as the evidence of an issue that has findings above advisory
+    kind = KIND_BY_KEY.get(getattr(issue, "kind", ""))
+    triggers = set(kind.triggers) if kind is not None else set()
+    weighty = [f for f in members if f.severity != "info"] or members
+    named = [f for f in weighty if f.rule_id in triggers] or weighty
+    return max(named, key=lambda f: severity_rank(f.severity))
 
 
 def _matches(entry: dict[str, Any], issue: Any) -> bool:
