@@ -32,7 +32,7 @@ COMMON = dict(
 )
 
 
-def _outcome(source) -> str:
+def _run(source) -> tuple[str, float]:
     start = time.perf_counter()
     try:
         result = safespace.assess(source)
@@ -43,7 +43,15 @@ def _outcome(source) -> str:
         failures = [(f.rule_id, f.error, f.message) for f in result.failures]
         assert not failures, failures
         outcome = "result"
-    took = time.perf_counter() - start
+    return outcome, time.perf_counter() - start
+
+
+def _outcome(source) -> str:
+    outcome, took = _run(source)
+    if took >= BOUND_S:
+        # the first layout to reach a numba kernel in a fresh environment pays its compile
+        # (tens of seconds, once per process): the bound is on the case, so time it again
+        outcome, took = _run(source)
     assert took < BOUND_S, f"{took:.1f} s"
     return outcome
 
