@@ -227,3 +227,15 @@ def test_every_export_carries_basis_scope_issue_and_moderation(tmp_path):
     assert {"basis", "scope", "issue_id", "moderation"} <= set(rows[0])
     frame = result.to_geodataframe()
     assert {"basis", "scope", "issue_id", "moderation"} <= set(frame.columns)
+
+
+def test_demo_ring_road_is_context_though_it_crosses_the_red_line_tongue():
+    # the red line's tongue (x 108..136, y -30..0) takes in 28 m of the 218 m Ring Road r03
+    # where it crosses the underpass: the road passes the site, it is not part of it
+    result = safespace.assess(FIXTURES / "demo_estate.geojson")
+    on_r03 = [f for f in result.findings if "r03" in f.features]
+    assert on_r03 and {f.scope for f in on_r03} == {"context"}
+    # the underpass itself, wholly inside the tongue, is the proposal's
+    under = [f for f in result.findings if "fp04" in f.features and f.rule_id == "SL005"]
+    assert under and {f.scope for f in under} == {"proposal"}
+    assert {i.scope for i in result.issues if set(i.rules) & {"SL005"}} == {"proposal"}

@@ -68,8 +68,32 @@ def assign_scope(findings: list[Finding], layout: Layout) -> None:
         inside[located] = shapely.intersects(site, geoms[located]) & ~shapely.touches(
             site, geoms[located]
         )
+    passing = _passing_routes(layout, site)
     for f, ok, loc in zip(findings, inside, located, strict=True):
+        # a finding only about routes that pass the site (an existing road crossing a
+        # corner of the red line) is about the context, wherever along them it lies
+        if ok and f.features and all(fid in passing for fid in f.features):
+            ok = False
         f.scope = "proposal" if (ok or (not loc and f.area != "input")) else "context"
+
+
+def _passing_routes(layout: Layout, site: shapely.Geometry) -> set[str]:
+    """Routes that cross the red line but lie mostly (over half their length) outside it."""
+    out: set[str] = set()
+    for name in ("streets", "foot_routes"):
+        frame = layout.layers[name]
+        if frame.empty:
+            continue
+        geoms = frame.geometry.values
+        total = shapely.length(geoms)
+        crosses = shapely.intersects(site, geoms)
+        if not crosses.any():
+            continue
+        inside = np.zeros(len(geoms))
+        inside[crosses] = shapely.length(shapely.intersection(geoms[crosses], site))
+        mostly_out = crosses & (inside < 0.5 * total)
+        out.update(str(fid) for fid in frame["fid"].to_numpy()[mostly_out])
+    return out
 
 
 def at_data_edge(findings: list[Finding], layout: Layout, margin_m: float) -> np.ndarray:
