@@ -278,3 +278,52 @@ def first_sentence(text: str) -> str:
     """The first sentence of ``text`` (up to the first ``. `` or the end)."""
     m = re.search(r"(?<=[a-z0-9)%])\.\s", text)
     return text[: m.start() + 1] if m else text
+
+
+# --- where an unnamed thing is -------------------------------------------------------------
+
+_NAMED: dict[int, tuple[Any, Any, np.ndarray, np.ndarray]] = {}
+
+
+def _named_routes(layout: Any):
+    """An STRtree of the layout's named routes, built once per layout."""
+    import weakref
+
+    hit = _NAMED.get(id(layout))
+    if hit is not None and hit[0]() is layout:
+        return hit[1], hit[2], hit[3]
+    names, geoms = [], []
+    for frame in (layout.streets, layout.foot_routes):
+        if frame.empty or "name" not in frame:
+            continue
+        for name, geom in zip(frame["name"], frame.geometry.values, strict=True):
+            text = _text(name)
+            if text and geom is not None and not geom.is_empty:
+                names.append(text)
+                geoms.append(geom)
+    tree = shapely.STRtree(geoms) if geoms else None
+    entry = (
+        weakref.ref(layout),
+        tree,
+        np.array(names, dtype=object),
+        np.array(geoms, dtype=object),
+    )
+    _NAMED[id(layout)] = entry
+    return entry[1], entry[2], entry[3]
+
+
+def where_unnamed(layout: Any, geom: Any, within: float = 60.0) -> str:
+    """Words that place an unnamed route or area: ``off Hauptstraße`` (the nearest named
+    street within ``within`` m), else ``at TQ 3265 8155`` (a grid reference)."""
+    if geom is None or geom.is_empty:
+        return ""
+    tree, names, geoms = _named_routes(layout)
+    if tree is not None:
+        idx = tree.query(geom, predicate="dwithin", distance=within)
+        if len(idx):
+            d = shapely.distance(geoms[idx], geom)
+            return f"off {names[idx[int(np.argmin(d))]]}"
+    try:
+        return f"at {grid_reference(shapely.point_on_surface(geom), layout.crs)}"
+    except Exception:  # a degenerate geometry: say nothing rather than fail a rule
+        return ""

@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
+from safespace._place import where_unnamed
 from safespace.analyses.lighting_grid import (
     GENERIC_NAMES,
     LIT_DUSK_TO_DAWN,
@@ -432,7 +433,10 @@ def _place(site: Site, kind: str, fid: str, name: str | None, highway: str | Non
     if not _RAW_ID.match(str(fid)):
         return f"{word} {fid}"
     near = _near_name(site, geom)
-    return f"the {word} by {near}" if near else f"a {word}"
+    if near:
+        return f"the {word} by {near}"
+    where = where_unnamed(site.layout, geom)
+    return f"a {word} {where}" if where else f"a {word}"
 
 
 def _lx(value: float, digits: int = 1) -> str:
@@ -1370,8 +1374,9 @@ def shaded_lamps(site: Site) -> Iterator[Finding | Metric]:
         geom = row.geometry
         near = _near_name(site, geom)
         fid = row["fid"]
+        where = f"by {near}" if near else where_unnamed(site.layout, geom)
         who = (f"Lamp {fid}" if not _RAW_ID.match(str(fid)) else "A lamp") + (
-            f" by {near}" if near else ""
+            f" {where}" if where else ""
         )
         evidence = {
             "blocked_share": round(float(row["blocked_share"]), 3),

@@ -34,6 +34,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from safespace._place import where_unnamed
 from safespace.analyses.network import drive_network, table_from_graph, walk_network
 from safespace.analyses.network_metrics import (
     boundary_crossings,
@@ -387,8 +388,9 @@ def long_blocks(site: Site) -> Iterator[Finding | Metric]:
         yield Finding(
             severity=sev if over_hard else sev_rec,
             title="Long block" if over_hard else "Block longer than recommended",
-            message=f"A block of {row.area_m2:,.0f} m² has a side of {side:.0f} m, longer than "
-            f"{limit:g} m: walkers must go round it.",
+            message=f"A block of {row.area_m2:,.0f} m² "
+            f"{where_unnamed(site.layout, row.geometry, within=30.0)} has a side of {side:.0f} "
+            f"m, longer than {limit:g} m: walkers must go round it.".replace("  ", " "),
             geometry=row.geometry,
             basis="measured",
             rests_on=["max_block_side_m" if over_hard else "recommended_block_side_m"],

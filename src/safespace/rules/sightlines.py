@@ -22,6 +22,7 @@ import shapely
 import shapely.ops
 
 from safespace._classify import FOOT_ONLY, dwelling_mask
+from safespace._place import where_unnamed
 from safespace.analyses._visibility import polygon_segments, route_chains
 from safespace.analyses.forward_visibility import STOP_BLOCKED, forward_visibility
 from safespace.analyses.recesses import building_recesses
@@ -190,11 +191,12 @@ def join_words(words: list[str]) -> str:
 def route_place(layout, fids) -> str:
     """Name routes in words: their street names, a drawn plan's labels, else what they are
     (``an unnamed footway``). Never a raw OSM id."""
-    names, kinds = [], []
+    names, kinds, geoms = [], [], []
     for frame in (layout.foot_routes, layout.streets):
         if frame.empty:
             continue
         sel = frame[frame["fid"].isin(list(fids)).to_numpy()]
+        geoms.extend(sel.geometry.values)
         for r in sel.itertuples():
             name = _known(r.name)
             if name:
@@ -205,10 +207,9 @@ def route_place(layout, fids) -> str:
                 kinds.append(_ROUTE_WORDS.get(_known(r.highway) or "", "route"))
     if names:
         return join_words(names)
-    if kinds:
-        kind = max(set(kinds), key=kinds.count)
-        return f"an unnamed {kind}"
-    return "an unnamed route"
+    where = where_unnamed(layout, shapely.union_all(geoms)) if geoms else ""
+    kind = max(set(kinds), key=kinds.count) if kinds else "route"
+    return f"an unnamed {kind} {where}".strip()
 
 
 def building_place(layout, fids, noun: str = "building") -> str:
