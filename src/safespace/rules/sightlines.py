@@ -188,7 +188,7 @@ def join_words(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def route_place(layout, fids) -> str:
+def route_place(layout, fids, geom=None) -> str:
     """Name routes in words: their street names, a drawn plan's labels, else what they are
     (``an unnamed footway``). Never a raw OSM id."""
     names, kinds, geoms = [], [], []
@@ -207,7 +207,8 @@ def route_place(layout, fids) -> str:
                 kinds.append(_ROUTE_WORDS.get(_known(r.highway) or "", "route"))
     if names:
         return join_words(names)
-    where = where_unnamed(layout, shapely.union_all(geoms)) if geoms else ""
+    at = shapely.union_all(geoms) if geoms else geom  # ``geom``: where the finding is
+    where = where_unnamed(layout, at) if at is not None else ""
     kind = max(set(kinds), key=kinds.count) if kinds else "route"
     return f"an unnamed {kind} {where}".strip()
 
@@ -553,7 +554,8 @@ def recess_spots(site: Site) -> Iterator[Finding | Metric]:
                 message=(
                     f"A recess {row.depth_m:.1f} m deep and {row.width_m:.1f} m wide in "
                     f"{building_place(layout, row.buildings, 'building')} opens onto "
-                    f"{route_place(layout, routes)}: deeper than {p['max_depth_m']:g} m, a "
+                    f"{route_place(layout, routes, row.geometry)}: deeper than "
+                    f"{p['max_depth_m']:g} m, a "
                     "person standing in it is out of view from the route."
                 ),
                 geometry=row.geometry,
@@ -844,7 +846,8 @@ def parking_overlooked(site: Site) -> Iterator[Finding | Metric]:
             severity="high" if share == 0 else "medium",
             title="Parking not overlooked",
             message=(
-                f"{'The car park ' + label if label else 'A car park'}: {100 * share:.0f}% of "
+                f"{'The car park ' + label if label else 'A car park ' + where_unnamed(lay, geom)}"
+                f": {100 * share:.0f}% of "
                 f"it is in view of dwelling windows within {p['max_distance_m']:g} m (at "
                 f"least {100 * p['min_share']:.0f}% wanted)."
             ),
