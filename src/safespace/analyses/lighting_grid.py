@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from safespace._classify import is_indoor
 from safespace._units import parse_length
 from safespace.analyses.illuminance import (
     DEFAULT_MAINTENANCE_FACTOR,
@@ -393,54 +394,18 @@ def _is_num(v) -> bool:
         return False
 
 
-#: ``location=*`` values of ways and areas that are not out in the open (OSM wiki
-#: Key:location [checked]).
-_INDOOR_LOCATIONS = ("underground", "indoor")
 #: ``parking=*`` values of car parks inside a structure: lit by their operator, not by
 #: street lighting (OSM wiki Key:parking [checked]).
 _INDOOR_PARKING = ("underground", "multi-storey")
 
 
-def _below_ground(value) -> bool:
-    """``level=-1`` or ``-2;-1``: every level given is below ground (``-1;0`` is not)."""
-    if value is None:
-        return False
-    parts = [p.strip() for p in str(value).replace(",", ";").split(";") if p.strip()]
-    if not parts:
-        return False
-    for p in parts:
-        try:
-            if not float(p) < 0:
-                return False
-        except ValueError:
-            return False
-    return True
-
-
 def _is_indoor_tags(tags: dict) -> bool:
-    """Whether a way or area is indoors or underground, by its tags.
-
-    The same vocabulary as the route layers' ``indoor`` column where the loader provides
-    one: ``highway=corridor``; ``indoor=*`` other than ``no``; every ``level`` below 0;
-    ``location=underground|indoor``; a station way or area (``railway=platform|station``,
-    ``public_transport=station``); for parking, ``parking=underground|multi-storey``.
-    ``tunnel=building_passage`` (a passage through a building, open at both ends) and
-    ``tunnel=yes`` (a pedestrian underpass) stay outdoor: they are public routes at night.
-    """
+    """Indoors or underground by the tag vocabulary (:func:`safespace._classify.is_indoor`),
+    and, for lighting, car parks inside a structure (``parking=underground|multi-storey``).
+    ``tunnel=building_passage`` and ``tunnel=yes`` stay outdoor: public routes at night."""
     if not isinstance(tags, dict):
         return False
-    if tags.get("highway") == "corridor":
-        return True
-    indoor = str(tags.get("indoor") or "").strip().lower()
-    if indoor not in ("", "no"):
-        return True
-    if _below_ground(tags.get("level")):
-        return True
-    if str(tags.get("location") or "").strip().lower() in _INDOOR_LOCATIONS:
-        return True
-    if tags.get("public_transport") == "station" or tags.get("railway") in ("platform", "station"):
-        return True
-    return str(tags.get("parking") or "").strip().lower() in _INDOOR_PARKING
+    return is_indoor(tags) or str(tags.get("parking") or "").strip().lower() in _INDOOR_PARKING
 
 
 def indoor_mask(frame: pd.DataFrame) -> np.ndarray:
