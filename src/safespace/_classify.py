@@ -265,13 +265,28 @@ def layer_of(tags: dict, geom_type: int) -> list[str]:
 # --- typed columns per layer -------------------------------------------------------------
 
 
+#: Beyond these a tagged length is a typing error, not a fact (the tallest building is 828 m;
+#: no street or square is wider than 500 m): read as unknown, so one absurd tag cannot
+#: make a calculation grid of 10^17 points.
+MAX_HEIGHT_M = 1000.0
+MAX_WIDTH_M = 500.0
+MAX_LEVELS = 200.0
+
+
+def _plausible(value: float, limit: float) -> float:
+    """``value`` when it is a finite length in 0..limit, else NaN (unknown)."""
+    if value is None or not (0.0 <= value <= limit):  # NaN fails the comparison too
+        return float("nan")
+    return value
+
+
 def _common(tags: dict) -> dict:
     return {"name": _text(tags, "name")}
 
 
 def _building_cols(tags: dict) -> dict:
-    height = parse_length(tags.get("height"))
-    levels = parse_number(tags.get("building:levels"))
+    height = _plausible(parse_length(tags.get("height")), MAX_HEIGHT_M)
+    levels = _plausible(parse_number(tags.get("building:levels")), MAX_LEVELS)
     frontage = _text(tags, "safespace:frontage")
     return {
         "building": _text(tags, "building") or "yes",
@@ -286,7 +301,7 @@ def _way_cols(tags: dict) -> dict:
     return {
         "highway": _text(tags, "highway"),
         "lit": _text(tags, "lit"),
-        "width_m": parse_length(tags.get("width")),
+        "width_m": _plausible(parse_length(tags.get("width")), MAX_WIDTH_M),
         "maxspeed_kmh": parse_speed(tags.get("maxspeed")),
         "oneway": (tags.get("oneway") or "").lower() in ("yes", "true", "1", "-1"),
         "tunnel": is_yes(tags.get("tunnel")),
@@ -299,7 +314,9 @@ def _way_cols(tags: dict) -> dict:
 
 def _lamp_cols(tags: dict) -> dict:
     return {
-        "height_m": parse_length(tags.get("height") or tags.get("lamp_mount:height")),
+        "height_m": _plausible(
+            parse_length(tags.get("height") or tags.get("lamp_mount:height")), MAX_HEIGHT_M
+        ),
         "lumens": parse_number(tags.get("safespace:lumens")),
         "photometry": _text(tags, "safespace:photometry"),
         "tilt_deg": parse_number(tags.get("safespace:tilt")),
@@ -316,13 +333,14 @@ def _police_cols(tags: dict) -> dict:
 def _planting_cols(tags: dict) -> dict:
     return {
         "natural": _text(tags, "natural"),
-        "height_m": parse_length(tags.get("height")),
+        "height_m": _plausible(parse_length(tags.get("height")), MAX_HEIGHT_M),
         "crown_base_m": parse_length(tags.get("safespace:crown_base")),
     }
 
 
 def _barrier_cols(tags: dict) -> dict:
-    return {"barrier": _text(tags, "barrier"), "height_m": parse_length(tags.get("height"))}
+    height = _plausible(parse_length(tags.get("height")), MAX_HEIGHT_M)
+    return {"barrier": _text(tags, "barrier"), "height_m": height}
 
 
 def _entrance_cols(tags: dict) -> dict:

@@ -325,7 +325,10 @@ def _police_access_points(layers: dict[str, gpd.GeoDataFrame]) -> None:
         if kind not in (3, 6):
             # a line, multipoint or collection tagged police: a point on its (non-empty)
             # parts stands in; GEOS gives an empty point for a collection with empty parts
-            parts = shapely.get_parts(geom)
+            parts = np.array([geom], dtype=object)
+            while len(parts) and (shapely.get_type_id(parts) == 7).any():  # nested collections
+                parts = shapely.get_parts(parts)
+                parts = parts[~shapely.is_empty(parts)]
             parts = parts[~shapely.is_empty(parts)]
             points.append(shapely.point_on_surface(parts[0]) if len(parts) else geom)
             continue

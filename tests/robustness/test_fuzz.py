@@ -83,3 +83,18 @@ def test_fuzz_files(doc):
 @given(documents())
 def test_fuzz_mappings_long(doc):
     _outcome(doc)
+
+
+#: Layouts the 10,000-case run found, each of which made rules fail before its fix: a street
+#: 8e15 m wide (a grid of 10^17 points), a width whose cell count overflowed, a footway
+#: MultiLineString with an empty member, police on nested collections (an empty access
+#: point), a bow-tie barrier polygon beside a rear route.
+REGRESSIONS = json.loads(
+    (Path(__file__).with_name("fuzz_regressions.json")).read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_fuzz_regressions_run_every_rule(name):
+    result = safespace.assess(REGRESSIONS[name])
+    assert [(f.rule_id, f.error, f.message) for f in result.failures] == []

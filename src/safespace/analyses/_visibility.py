@@ -324,7 +324,12 @@ def route_chains(layout) -> gpd.GeoDataFrame:
             {"chain": [], "fids": [], "length_m": []}, geometry=[], crs=layout.crs
         )
     parts = shapely.get_parts(fr.geometry.values)
-    parts = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
+    # an empty part (a MultiLineString with an empty member) has no coordinates to index
+    parts = parts[np.isin(shapely.get_type_id(parts), (1, 2)) & ~shapely.is_empty(parts)]
+    if parts.size == 0:
+        return gpd.GeoDataFrame(
+            {"chain": [], "fids": [], "length_m": []}, geometry=[], crs=layout.crs
+        )
     parts = shapely.linestrings(shapely.get_coordinates(parts), indices=_part_index(parts))
     lines = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(parts)))
     lines = lines[shapely.length(lines) > 0]

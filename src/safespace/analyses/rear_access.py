@@ -487,6 +487,11 @@ def _first_hit(
     dist = np.full(n, np.nan)
     if n == 0 or len(geoms) == 0:
         return hit, dist
+    # an invalid barrier polygon (a fence drawn as a bow-tie) breaks GEOS's intersection
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = shapely.make_valid(geoms[bad])
     ri, gi = shapely.STRtree(geoms).query(rays, predicate="intersects")
     if len(ri) == 0:
         return hit, dist
