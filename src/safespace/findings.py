@@ -81,6 +81,9 @@ class Finding:
     id
         ``SL001-0003``: the rule id and the finding's place in the assessment's order
         (filled in by the assessment; stable for the same input and profile).
+    graded_by
+        Names of thresholds that only raised the finding one grade (a 50 m stretch is
+        ``high`` rather than ``medium``); an ``[unverified]`` one takes that grade back.
     scope
         ``proposal`` or ``context`` (filled in by the assessment from the site boundary).
     issue_id
@@ -103,6 +106,7 @@ class Finding:
     features: list[str] = field(default_factory=list)
     basis: str = "measured"
     rests_on: list[str] = field(default_factory=list)
+    graded_by: list[str] = field(default_factory=list)
     id: str = ""
     scope: str = ""
     issue_id: str = ""

@@ -9,7 +9,9 @@ every rule alike (see ``docs/data.md``):
 - a finding wholly within ``edge_margin_m`` of where the data stops — in an extract, whose
   buildings are partial — is advisory: what lies beyond (the windows that may overlook it,
   the street that may continue) is unknown;
-- a finding whose severity rests on a threshold marked ``[unverified]`` is advisory;
+- a finding whose severity rests on a threshold marked ``[unverified]`` is advisory, and one
+  that an ``[unverified]`` threshold only raised a grade (``Finding.graded_by``) goes back
+  down that grade;
 - a finding whose figures are a lower bound (``evidence["lower_bound"]``: illuminance from a
   partly mapped lamp layer, which unmapped lamps would raise) is advisory.
 
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
-from safespace.findings import Finding
+from safespace.findings import SEVERITIES, Finding
 
 if TYPE_CHECKING:
     from safespace.layout import Layout
@@ -162,7 +164,15 @@ def moderate(
                 ADVISORY,
                 f"lies within {margin:g} m of where the data stops: what is beyond is unknown",
             )
-        weak = unverified_thresholds(f, profile.sources.get(f.rule_id, {}))
+        sources = profile.sources.get(f.rule_id, {})
+        lifted = [n for n in f.graded_by if UNVERIFIED_MARK in str(sources.get(n, ""))]
+        if lifted and f.severity != ADVISORY:
+            one_down = SEVERITIES[max(1, SEVERITIES.index(f.severity) - 1)]
+            f.moderate(
+                one_down,
+                f"its grade rests on threshold(s) {', '.join(lifted)} whose source is not verified",
+            )
+        weak = unverified_thresholds(f, sources)
         if weak:
             f.moderate(
                 ADVISORY,

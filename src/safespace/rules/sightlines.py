@@ -381,8 +381,9 @@ def unobserved_stretches(site: Site) -> Iterator[Finding | Metric | Score]:
             ),
             geometry=where,
             basis="modelled" if assumptions else "measured",
-            # the finding rests on the overlooking distance; the lengths only grade it
+            # the finding rests on the overlooking distance; the length only grades it
             rests_on=["max_distance_m"],
+            graded_by=["high_length_m"] if high else [],
             evidence={
                 "assumptions": assumptions,
                 "length_m": round(length, 1),
