@@ -942,29 +942,3 @@ def overall_position(
         "reason": reason or "the officer's judgement",
         "derived": derived["position"],
     }
-
-
-def issue_table(issues: list[Issue]) -> list[dict[str, Any]]:
-    """Issues as plain records (for JSON/CSV writers), without geometry."""
-    out = []
-    for i in issues:
-        out.append(
-            {
-                "id": i.id,
-                "title": i.title,
-                "place": i.place,
-                "kind": i.kind,
-                "severity": i.severity,
-                "planning_weight": i.planning_weight,
-                "priority": i.priority,
-                "key_concern": i.key_concern,
-                "scope": i.scope,
-                "basis": i.basis,
-                "extent_m": i.extent_m,
-                "rules": list(i.rules),
-                "findings": list(i.finding_ids),
-                "evidence": list(i.evidence),
-                "recommendation": i.recommendation,
-            }
-        )
-    return out

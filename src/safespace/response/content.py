@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from safespace._place import plural
 from safespace._version import __version__
+from safespace.issues import overall_position
 
 POSITIONS: tuple[str, ...] = ("objection", "subject to conditions", "no objection")
 
@@ -111,44 +113,11 @@ class Response:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 home``, ``2 homes``."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
-def _fallback_position(issues: list[Any]) -> dict[str, str]:
-    """The documented rule when the assessment has no position of its own."""
-    keys = [i for i in issues if getattr(i, "key_concern", False)] or list(issues[:10])
-    if any(i.planning_weight == "objection" for i in keys):
-        return {
-            "position": "objection",
-            "reason": "a key concern carries the weight of an objection",
-        }
-    if any(i.planning_weight != "advisory" for i in keys):
-        return {
-            "position": "subject to conditions",
-            "reason": "the key concerns can be resolved by amendment or condition",
-        }
-    return {"position": "no objection", "reason": "no key concern is above advisory"}
-
-
 def derived_position(assessment: Any) -> dict[str, str]:
-    """The position the assessment derives from its issues (``assessment.position``)."""
-    try:
-        pos = assessment.position
-        if isinstance(pos, dict) and pos.get("position") in POSITIONS:
-            return {"position": pos["position"], "reason": str(pos.get("reason", ""))}
-    except Exception:  # an older assessment or a failing rule: fall back to the documented rule
-        pass
-    try:
-        from safespace.issues import overall_position
-
-        pos = overall_position(assessment.issues)
-        if pos.get("position") in POSITIONS:
-            return {"position": pos["position"], "reason": str(pos.get("reason", ""))}
-    except Exception:
-        pass
-    return _fallback_position(list(assessment.issues))
+    """The position the assessment derives from its issues (the documented rule of
+    :func:`safespace.issues.overall_position`)."""
+    pos = overall_position(assessment.issues)
+    return {"position": pos["position"], "reason": str(pos.get("reason", ""))}
 
 
 def resolve_position(assessment: Any, position: Any = None) -> tuple[str, str, bool]:
