@@ -168,19 +168,27 @@ def test_sl003_recess_between_staggered_terraced_houses():
 # --- SL004 ---------------------------------------------------------------------------------
 
 
-def spur(with_site=True):
+def spur(with_site=True, fenced=True, complete=None):
     """A street along y = 0 and a 30 m footpath south from (50, 0); a house north of the
     street with its door on its south wall (y = 5). The front's observers (y = 4.9) reach the
-    path's samples down to y = −17.5 (hypot(1.25, 22.4) ≤ 25) but not −22.5 (27.4 m)."""
+    path's samples down to y = −17.5 (hypot(1.25, 22.4) ≤ 25) but not −22.5 (27.4 m).
+    ``fenced``: garden fences 3 m either side of the path's last 18 m and across its end
+    (a U open to the north): from the end, 15 of 16 rays of 10 m meet a fence (only the
+    one straight back up the path does not)."""
     feats = [
         feature(line((0, 0), (50, 0), (100, 0)), id="st", highway="residential"),
         feature(line((50, 0), (50, -30)), id="fp", highway="footway"),
         feature(box(40, 5, 60, 15), id="h", building="house"),
         feature(point(50, 5), id="e", entrance="main"),
     ]
+    if fenced:
+        u = line((47, -15), (47, -33), (53, -33), (53, -15))
+        feats.append(feature(u, id="fence", barrier="fence", height="1.8"))
     if with_site:
         feats.append(feature(box(-10, -50, 110, 30), id="site", **{"safespace:role": "site"}))
-    return scene(*feats)
+    if complete is None:
+        return scene(*feats)
+    return safespace.load(collection(*feats, crs=BNG), complete=complete)
 
 
 def test_sl004_unobserved_dead_end_pocket():
@@ -191,6 +199,34 @@ def test_sl004_unobserved_dead_end_pocket():
     assert f.evidence["path_length_m"] == pytest.approx(30.0)
     assert local(f.geometry).equals_exact(shapely.LineString([(50, -20), (50, -30)]), 1e-6)
     assert metrics["unobserved_dead_ends"] == 1
+    assert f.severity == "medium"
+    assert f.evidence["enclosed_share"] == pytest.approx(15 / 16, abs=1e-3)
+
+
+def test_sl004_a_path_running_out_into_open_ground_is_not_a_pocket():
+    # the same path with no fence: from its end, no ray of 10 m meets anything
+    findings, metrics, _ = run(sl.dead_end_pockets, spur(fenced=False))
+    assert findings == []
+    assert metrics["unobserved_dead_ends"] == 0 and metrics["open_dead_ends"] == 1
+
+
+def test_sl004_open_end_where_walls_are_not_mapped_is_advisory():
+    # an extract that does not map every wall and fence: the open end may be a pocket
+    lay = spur(fenced=False, complete=["buildings", "entrances", "streets", "foot_routes"])
+    (f,) = run(sl.dead_end_pockets, lay)[0]
+    assert f.severity == "info"
+    assert f.evidence["enclosed_share"] == 0.0
+    assert "not completely mapped" in f.message
+
+
+def test_enclosure_share_hand_computed():
+    from safespace.analyses.enclosure import enclosure_share
+
+    # a wall 5 m east of the origin, from y = −6 to 6: of 8 rays of 10 m (every 45°), the
+    # east one meets it at 5 m and the two diagonals at (5, ±5); the others miss
+    wall = shapely.LineString([(5, -6), (5, 6)])
+    share = enclosure_share([shapely.Point(0, 0), shapely.Point(100, 0)], [wall], 10.0, rays=8)
+    assert share.tolist() == [3 / 8, 0.0]
 
 
 def test_sl004_dead_end_at_a_door_or_overlooked_is_not_reported():

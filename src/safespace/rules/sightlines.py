@@ -24,6 +24,7 @@ import shapely.ops
 from safespace._classify import FOOT_ONLY, dwelling_mask
 from safespace._place import where_unnamed
 from safespace.analyses._visibility import polygon_segments, route_chains
+from safespace.analyses.enclosure import enclosing_obstacles, enclosure_share
 from safespace.analyses.forward_visibility import STOP_BLOCKED, forward_visibility
 from safespace.analyses.recesses import building_recesses
 from safespace.analyses.surveillance import GEHL_DISTANCE_SOURCE, surveillance_field
@@ -588,7 +589,7 @@ def _dead_ends(site: Site) -> pd.DataFrame:
     data extent: there the route may well go on)."""
     layout, site_poly = site.layout, site.site_polygon
     fr = layout.foot_routes
-    cols = ["fid", "point", "width_m"]
+    cols = ["fid", "point", "width_m", "origin"]
     if fr.empty:
         return pd.DataFrame({c: [] for c in cols})
     foot = fr[fr["highway"].isin(FOOT_ONLY).to_numpy() & ~indoor_of(fr)]
@@ -623,8 +624,16 @@ def _dead_ends(site: Site) -> pd.DataFrame:
             "fid": foot["fid"].to_numpy()[owner[dead]],
             "point": ends[dead],
             "width_m": foot["width_m"].to_numpy(float)[owner[dead]],
+            "origin": foot["origin"].to_numpy()[owner[dead]],
         }
     )
+
+
+ENTRAPMENT = (
+    "Entrapment spots are small, confined areas beside a route, shielded on three sides by "
+    "a barrier such as walls or bushes: METRAC / City of Toronto, 'Planning for a Safer "
+    "Environment' (1992), as quoted in CPTED guides [quoted]"
+)
 
 
 @rule(
@@ -633,21 +642,48 @@ def _dead_ends(site: Site) -> pd.DataFrame:
     "sightlines",
     principles=["natural_surveillance", "natural_access_control"],
     settings=SETTINGS,
-    references=[ISO, SBD_REAR],
+    params={
+        "enclosure_radius_m": Param(
+            10.0, "m", "walls, fences, hedges and buildings this close enclose a dead end",
+            UNVERIFIED,
+        ),
+        "min_enclosed_share": Param(
+            0.5, "ratio", "a dead end enclosed on this share of its horizon is a pocket",
+            ENTRAPMENT,
+        ),
+    },  # fmt: skip
+    references=[ISO, SBD_REAR, ENTRAPMENT],
 )
 def dead_end_pockets(site: Site) -> Iterator[Finding | Metric]:
-    """Foot paths that end in the open (not at a door) where no building front overlooks
-    the end: pockets off a route where someone can wait or be cornered unseen."""
+    """Foot paths that end (not at a door) in a pocket enclosed by walls, fences, hedges or
+    buildings, where no building front overlooks the end: places off a route where someone
+    can wait or be cornered unseen. A path that runs out into open ground is not a pocket;
+    where walls and fences are not completely mapped, such an end is reported as advisory
+    (its enclosure is unknown)."""
     p = site.params
     field = _field(site)
     chains = site.analysis(route_chains)
     r = _route_frame(site, field, chains)
     ends = _dead_ends(site)
     count = 0
+    open_ends = 0
     if len(ends) and len(r):
         geoms = chains.geometry.values
         ci = shapely.STRtree(geoms).query_nearest(ends["point"].to_numpy(), all_matches=False)[1]
+        shares = enclosure_share(
+            ends["point"].to_numpy(),
+            enclosing_obstacles(site.layout),
+            float(p["enclosure_radius_m"]),
+        )
         for k, row in enumerate(ends.itertuples()):
+            share = float(shares[k])
+            enclosed = share >= float(p["min_enclosed_share"])
+            known = site.layout.is_complete("barriers", row.origin) and site.layout.is_complete(
+                "buildings", row.origin
+            )
+            if not enclosed and known:
+                open_ends += 1  # runs out into open ground: a design fact, not a pocket
+                continue
             c = int(ci[k])
             rs = r[r["chain"].to_numpy() == c]
             if rs.empty:
@@ -667,16 +703,27 @@ def dead_end_pockets(site: Site) -> Iterator[Finding | Metric]:
             else:
                 j = len(pos) - tail
                 s0, s1 = (0.0 if j == 0 else 0.5 * (pos[j - 1] + pos[j])), length
-            count += 1
             pocket = shapely.ops.substring(geoms[c], s0, s1)
             assumptions = overlook_assumptions(site, pocket, float(p["max_distance_m"]))
+            radius = float(p["enclosure_radius_m"])
+            if enclosed:
+                count += 1
+                what = f"is enclosed on {100 * share:.0f}% of its horizon within {radius:g} m"
+            else:
+                open_ends += 1
+                what = (
+                    f"is enclosed on only {100 * share:.0f}% of its horizon within {radius:g} m "
+                    "as far as the data shows; walls, fences and hedges are not completely "
+                    "mapped here, so whether it is a pocket is unknown"
+                )
+                assumptions = [*assumptions, "walls, fences and hedges not completely mapped"]
             yield Finding(
-                severity="medium",
+                severity="medium" if enclosed else "info",
                 title="Dead-end pocket not overlooked",
                 message=(
                     f"{route_place(site.layout, [row.fid])} ends in a dead end that no building "
                     f"front overlooks within {p['max_distance_m']:g} m; its last "
-                    f"{s1 - s0:.0f} m are out of view."
+                    f"{s1 - s0:.0f} m are out of view, and the end {what}."
                 ),
                 geometry=pocket,
                 basis="modelled" if assumptions else "measured",
@@ -687,6 +734,8 @@ def dead_end_pockets(site: Site) -> Iterator[Finding | Metric]:
                     "path_length_m": round(length, 1),
                     "width_m": None if np.isnan(row.width_m) else float(row.width_m),
                     "dead_end": [round(row.point.x, 2), round(row.point.y, 2)],
+                    "enclosed_share": round(share, 3),
+                    "enclosure_radius_m": radius,
                 },
                 recommendation=(
                     "Remove the dead end (connect it through or close it off at its mouth with "
@@ -696,6 +745,7 @@ def dead_end_pockets(site: Site) -> Iterator[Finding | Metric]:
                 features=[row.fid],
             )
     yield Metric("unobserved_dead_ends", count)
+    yield Metric("open_dead_ends", open_ends)
 
 
 # --- SL005 ---------------------------------------------------------------------------------
