@@ -28,6 +28,13 @@ EXTRACTS = {
 # (Building *nodes*, which SOURCES.md does not count, are reported too but not added.)
 BUILDING_DROPS = ("building-not-polygon", "osm-bad-geometry")
 
+#: The extracts issue 13 sets at most 60 issues for.
+ISSUE_TARGETS = {
+    "london_moorgate.osm.pbf",
+    "heidelberg_altstadt.osm.pbf",
+    "helsinki_centre.osm.pbf",
+}
+
 
 @pytest.fixture(scope="module", params=sorted(EXTRACTS))
 def extract(request):
@@ -69,6 +76,17 @@ def test_assess_writes_valid_geojson(extract, tmp_path):
             lon, lat = _first_coordinate(geom["coordinates"])
             assert -180 <= lon <= 180 and -90 <= lat <= 90
     assert doc["safespace"]["provenance"]["inputs"][0]["sha256"]
+    # issue 13: every finding in exactly one issue, at most 10 key concerns, and for the
+    # three extracts the issue names, a consultation-sized list of points
+    issues = doc["safespace"]["issues"]
+    members = [fid for i in issues for fid in i["finding_ids"]]
+    assert sorted(members) == sorted(f["properties"]["finding_id"] for f in doc["features"])
+    by_id = {i["id"]: set(i["finding_ids"]) for i in issues}
+    for f in doc["features"]:
+        assert f["properties"]["finding_id"] in by_id[f["properties"]["issue_id"]]
+    assert sum(i["key_concern"] for i in issues) <= 10
+    if name in ISSUE_TARGETS:
+        assert len(issues) <= 60
 
 
 def _first_coordinate(coords):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
@@ -78,6 +79,21 @@ def is_raw_id(fid: str) -> bool:
     return bool(_RAW_ID.match(str(fid)))
 
 
+def _below_ground(frame) -> np.ndarray:
+    """Per route: in a tunnel, or on a layer below ground (OSM ``tunnel``, ``layer``)."""
+    tunnel = (
+        frame["tunnel"].fillna(False).astype(bool).to_numpy()
+        if "tunnel" in frame
+        else np.zeros(len(frame), bool)
+    )
+    level = (
+        pd.to_numeric(frame["layer"], errors="coerce").to_numpy(float) if "layer" in frame else None
+    )
+    if level is not None:
+        tunnel = tunnel | (np.nan_to_num(level, nan=0.0) < 0)
+    return tunnel
+
+
 @dataclass
 class PlaceIndex:
     """What the layout knows about each feature id: layer, name, route type, geometry."""
@@ -89,6 +105,9 @@ class PlaceIndex:
     crs: Any
     routes: list[str]
     route_tree: shapely.STRtree | None
+    #: Routes below ground (``tunnel`` or a negative ``layer``): never the street a place
+    #: on the surface is described by.
+    underground: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, layout: Any) -> PlaceIndex:
@@ -97,6 +116,7 @@ class PlaceIndex:
         name: dict[str, str] = {}
         highway: dict[str, str] = {}
         geometry: dict[str, Any] = {}
+        underground: set[str] = set()
         order = list(ROUTE_LAYERS) + [n for n in layout.layers if n not in ROUTE_LAYERS]
         for lname in order:
             frame = layout.layers[lname]
@@ -105,13 +125,16 @@ class PlaceIndex:
             names = frame["name"] if "name" in frame else [None] * len(frame)
             tags = frame["tags"] if "tags" in frame else [None] * len(frame)
             hws = frame["highway"] if "highway" in frame else [None] * len(frame)
-            for fid, nm, tg, hw, geom in zip(
-                frame["fid"], names, tags, hws, frame.geometry.values, strict=False
+            below = _below_ground(frame) if lname in ROUTE_LAYERS else np.zeros(len(frame), bool)
+            for fid, nm, tg, hw, geom, low in zip(
+                frame["fid"], names, tags, hws, frame.geometry.values, below, strict=False
             ):
                 fid = str(fid)
                 if fid in layer:
                     continue
                 layer[fid] = lname
+                if low:
+                    underground.add(fid)
                 label = _text(nm)
                 if label is None and isinstance(tg, dict):
                     label = _text(tg.get("name"))
@@ -122,7 +145,7 @@ class PlaceIndex:
                 geometry[fid] = geom
         routes = sorted(f for f, ln in layer.items() if ln in ROUTE_LAYERS)
         tree = shapely.STRtree([geometry[f] for f in routes]) if routes else None
-        return cls(layer, name, highway, geometry, layout.crs, routes, tree)
+        return cls(layer, name, highway, geometry, layout.crs, routes, tree, frozenset(underground))
 
     # -- words ---------------------------------------------------------------------------
     def is_route(self, fid: str) -> bool:
@@ -158,7 +181,7 @@ class PlaceIndex:
         best: dict[str, float] = {}
         for i in np.sort(idx):
             fid = self.routes[int(i)]
-            if fid in skip or fid not in self.name:
+            if fid in skip or fid not in self.name or fid in self.underground:
                 continue
             d = float(shapely.distance(self.geometry[fid], geom))
             nm = self.name[fid]

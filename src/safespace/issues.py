@@ -14,14 +14,21 @@ Grouping, in order (every finding ends in exactly one issue):
 2. Every other finding is placed by its features. A street or foot route among them is the
    place: a *named* route (``name`` column) by its name, so every way of one named street is
    one place; an unnamed route that runs alongside a named one (``SIDEWALK_M``) takes that
-   street's place (a sidewalk is part of its street); other unnamed routes are joined with
-   the ways they continue (two ways meeting end to end with nothing else there).
+   street's place (a sidewalk is part of its street). In the context (what exists), a
+   finding on unnamed routes only takes the place of the nearest named street within
+   ``issue_cluster_m`` of it, as an officer describes an existing area by its streets; in
+   the proposal every drawn path stays its own place, as the thing the applicant can amend.
+   Other unnamed routes are joined with the ways they continue (two ways meeting end to end
+   with nothing else there).
 3. A finding whose features are not routes (an entrance, a lamp, a tree, a wall, a parking
    court) joins the place of the nearest route within ``issue_cluster_m`` (in space) of its
    geometry, else stands as its own place.
 4. A finding naming several routes joins their places into one (the leaky cul-de-sac and
    its link; an underpass and its approaches).
-5. Places whose findings are all advisory (``info``) are gathered into one advisory issue
+5. In the context, places whose findings above advisory are all unobserved stretches
+   (SL001, SL002) and lie within ``issue_cluster_m`` of each other join, naming at most
+   :data:`MAX_CLUSTER_STREETS` streets (the streets round one open space).
+6. Places whose findings are all advisory (``info``) are gathered into one advisory issue
    per issue kind and scope.
 
 Proposal and context findings are never in one issue (the place key carries the scope).
@@ -405,12 +412,25 @@ class _Placer:
                     best, best_len = x, overlap
         return self.route_key(best, scope)
 
+    def _nearest_street(self, geom, scope: str) -> tuple | None:
+        """The place of the named street nearest ``geom`` within ``issue_cluster_m``."""
+        near = self.idx.named_near(geom, self.cluster_m)
+        if not near:
+            return None
+        name = near[0][1]
+        way = min(self.ways[name], key=lambda w: (shapely.distance(self.idx.geometry[w], geom), w))
+        return ("street", name, scope, self.street_part(way))
+
     def keys(self, f: Finding) -> list[tuple]:
         scope = _scope(f)
         routes = [x for x in f.features if self.idx.is_route(x)]
         if routes:
             keys = sorted({self.route_key(x, scope) for x in routes}, key=repr)
             streets = sum(k[0] == "street" for k in keys)
+            if scope == "context" and streets == 0:
+                near = self._nearest_street(f.geometry, scope)
+                if near is not None:
+                    return [near]  # an existing path is described by the street beside it
             if len(keys) <= MAX_JOINED and streets <= 1:
                 return keys  # one place: a street and its link, a path and its continuations
             return [self._dominant(f, routes, scope)]
@@ -652,8 +672,7 @@ def _place(keys: list[tuple], members: list[Finding], idx: PlaceIndex, crs: Any,
         }
     )
     parts: list[str] = []
-    if streets:
-        parts.append(join_names(streets))
+    parts.extend(streets)
     if route_fids and not streets:
         labels = [idx.label(x) for x in route_fids]
         shown = [lb for lb in labels if not lb.startswith("the ")]
@@ -677,7 +696,7 @@ def _place(keys: list[tuple], members: list[Finding], idx: PlaceIndex, crs: Any,
         if not any(idx.label(x) in p for p in parts):
             parts.append(idx.label(x))
     if parts:
-        return " and ".join(parts) if len(parts) < 3 else join_names(parts)
+        return join_names(parts)
     # features without a route within reach
     feats = [f.features[0] for f in members if f.features]
     geom = shapely.union_all([f.geometry for f in members if f.geometry is not None])
@@ -758,6 +777,8 @@ def group_issues(
             root = ("advisory", kind.key, _scope(members[0]))
         merged.setdefault(root, []).extend(rows)
 
+    merged = _cluster_unobserved(merged, findings, keys_of, cluster_m)
+
     dwellings = _dwelling_tree(layout)
     choice = _choice_index(site) if site is not None else None
     issues: list[Issue] = []
@@ -769,6 +790,62 @@ def group_issues(
     issues.sort(key=lambda i: (-i.priority, i.id))
     _mark_key_concerns(issues, n_key, has_site)
     return issues
+
+
+#: In the context, unobserved-route places within ``issue_cluster_m`` of each other are one
+#: issue, naming at most this many streets (the streets round one park or square).
+MAX_CLUSTER_STREETS = 3
+_UNOBSERVED = frozenset({"SL001", "SL002"})
+
+
+def _cluster_unobserved(
+    merged: dict[Any, list[int]],
+    findings: list[Finding],
+    keys_of: list[list[tuple]],
+    cluster_m: float,
+) -> dict[Any, list[int]]:
+    """Join context places whose findings above advisory are all unobserved stretches
+    (SL001, SL002) when they lie within ``cluster_m`` of each other: the streets and paths
+    round one open space are one point of a response about an existing area. A cluster
+    names at most :data:`MAX_CLUSTER_STREETS` streets. O(g log g) for g places."""
+    roots, geoms, streets = [], [], []
+    for root, rows in merged.items():
+        if root[0] not in ("street", "route", "feature") or root[2] != "context":
+            continue
+        above = [findings[i] for i in rows if findings[i].severity != "info"]
+        if not above or not {f.rule_id for f in above} <= _UNOBSERVED:
+            continue
+        g = [f.geometry for f in above if f.geometry is not None and not f.geometry.is_empty]
+        if not g:
+            continue
+        roots.append(root)
+        geoms.append(_union(g))
+        streets.append(frozenset(k[1] for i in rows for k in keys_of[i] if k[0] == "street"))
+    if len(roots) < 2:
+        return merged
+    u = _Union()
+    for i, st in enumerate(streets):
+        u.find(i)
+        u.data[i] = st
+
+    def capped(a: frozenset | None, b: frozenset | None) -> frozenset | None:
+        both = (a or frozenset()) | (b or frozenset())
+        return both if len(both) <= MAX_CLUSTER_STREETS else None
+
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=cluster_m)
+    pairs = sorted(
+        ((float(shapely.distance(geoms[i], geoms[j])), i, j)
+         for i, j in zip(left.tolist(), right.tolist(), strict=True) if i < j)
+    )  # fmt: skip
+    for _, i, j in pairs:  # nearest first, so the cap keeps the closest neighbours together
+        u.union(i, j, capped)
+    out: dict[Any, list[int]] = {}
+    index = {r: k for k, r in enumerate(roots)}
+    for root, rows in merged.items():
+        k = index.get(root)
+        key = root if k is None else roots[u.find(k)]
+        out.setdefault(key, []).extend(rows)
+    return out
 
 
 def _union(geoms: list) -> shapely.Geometry | None:
