@@ -21,6 +21,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
+from safespace._geom import inner_points
+
 #: Ids that are database keys, not labels a reader knows: OSM elements and unnamed features.
 _RAW_ID = re.compile(r"^(node|way|relation|feature|id)/", re.IGNORECASE)
 _RAW_IN_TEXT = re.compile(r"\b(?:node|way|relation|feature)/\d+\b")
@@ -345,8 +347,15 @@ def where_unnamed(layout: Any, geom: Any, within: float = 60.0) -> str:
         idx = tree.query(geom, predicate="dwithin", distance=within)
         if len(idx):
             d = shapely.distance(geoms[idx], geom)
-            return f"off {names[idx[int(np.argmin(d))]]}"
+            # a block touches several streets at distance 0: the one it fronts longest
+            # names it (ties by name), not the first the spatial index returns, which
+            # changes with the layout's orientation
+            near = idx[d <= d.min() + 0.5]
+            zone = shapely.buffer(geom, float(d.min()) + 5.0)
+            front = shapely.length(shapely.intersection(geoms[near], zone))
+            best = min(range(len(near)), key=lambda k: (-round(float(front[k]), 1), names[near[k]]))
+            return f"off {names[near[best]]}"
     try:
-        return f"at {grid_reference(shapely.point_on_surface(geom), layout.crs)}"
+        return f"at {grid_reference(inner_points(geom), layout.crs)}"
     except Exception:  # a degenerate geometry: say nothing rather than fail a rule
         return ""

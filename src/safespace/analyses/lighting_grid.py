@@ -729,7 +729,8 @@ def lamp_shading(
     """How much of each lamp's light reaching the ground within its reach is blocked.
 
     Each lamp's reach disc gets a ``samples_across`` × ``samples_across`` square grid of
-    ground points; the lamp's E_h is summed over them with and without obstacles (points
+    ground points, aligned with the lamp's C0 azimuth (so it turns with the layout); the
+    lamp's E_h is summed over them with and without obstacles (points
     inside a building count as blocked: their light lands on the roof). The sums × cell area
     are the flux (lm) reaching the ground in reach. A lamp head inside a tree crown lights
     nothing. Columns: ``fid``, ``flux_open_lm``, ``flux_lm``, ``blocked_share``,
@@ -760,8 +761,14 @@ def lamp_shading(
     du, dv = uu[disc], vv[disc]
     q = du.size
     lamp_i = np.repeat(np.arange(m, dtype=np.int64), q)
-    px = lamps.positions[lamp_i, 0] + np.tile(du, m) * reach[lamp_i]
-    py = lamps.positions[lamp_i, 1] + np.tile(dv, m) * reach[lamp_i]
+    # The grid is turned to each lamp's own C0 azimuth (which follows its route), so the
+    # sample points turn and mirror with the layout: the blocked share does not depend on
+    # how the layout lies on the map grid (issue 14, metamorphic invariance).
+    az = np.radians(np.broadcast_to(np.asarray(lamps.azimuth_deg, dtype=float), (m,)))
+    ca, sa = np.cos(az)[lamp_i], np.sin(az)[lamp_i]
+    gu, gv = np.tile(du, m), np.tile(dv, m)
+    px = lamps.positions[lamp_i, 0] + (gu * ca + gv * sa) * reach[lamp_i]
+    py = lamps.positions[lamp_i, 1] + (-gu * sa + gv * ca) * reach[lamp_i]
     pt_i = np.arange(px.size, dtype=np.int64)
     rows = _lamp_rows(lamps, reach_factor)
     pz = np.zeros(px.size)

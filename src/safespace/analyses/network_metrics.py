@@ -83,6 +83,7 @@ import shapely
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from safespace._geom import inner_points
 from safespace.analyses.network import NetworkTable, table_from_graph, walk_network
 
 _EMPTY = shapely.GeometryCollection()
@@ -354,7 +355,7 @@ def network_blocks(
         width = 2.0 * shapely.area(faces) / shapely.length(shapely.get_exterior_ring(faces))
         faces = faces[width >= min_width_m]
     if within is not None and not shapely.is_empty(within) and len(faces):
-        faces = faces[np.asarray(shapely.covers(within, shapely.point_on_surface(faces)), bool)]
+        faces = faces[np.asarray(shapely.covers(within, inner_points(faces)), bool)]
     if len(faces) == 0:
         return gpd.GeoDataFrame(cols, geometry=[], crs=crs)
     rect = shapely.oriented_envelope(faces)
@@ -531,7 +532,7 @@ def _origins(layout: Any) -> np.ndarray:
             if "fid" in bld.columns
             else np.ones(len(bld), dtype=bool)
         )
-        pts.extend(shapely.point_on_surface(np.asarray(bld.geometry.values, dtype=object)[keep]))
+        pts.extend(inner_points(np.asarray(bld.geometry.values, dtype=object)[keep]))
     return np.asarray(pts, dtype=object)
 
 

@@ -48,6 +48,7 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from safespace._geom import inner_points
 from safespace.analyses.network import WALK_SPEED_MPS
 from safespace.errors import InputError
 
@@ -145,12 +146,12 @@ def premises_points(
             pts = (
                 frame["access_point"].values
                 if "access_point" in frame.columns
-                else shapely.point_on_surface(frame.geometry.values)
+                else inner_points(frame.geometry.values)
             )
             pts = np.asarray(pts, dtype=object)
             missing = np.array([p is None or shapely.is_empty(p) for p in pts], dtype=bool)
             if missing.any():
-                pts[missing] = shapely.point_on_surface(frame.geometry.values[missing])
+                pts[missing] = inner_points(frame.geometry.values[missing])
             public = (
                 frame["public_facing"].fillna(True).astype(bool).to_numpy()
                 if "public_facing" in frame.columns
@@ -184,7 +185,7 @@ def premises_points(
                     "origin": ph["origin"].to_numpy(),
                     "public_facing": True,
                     "name": ph["name"].to_numpy(),
-                    "geometry": shapely.point_on_surface(ph.geometry.values),
+                    "geometry": inner_points(ph.geometry.values),
                 }
             )
         )
@@ -1149,7 +1150,7 @@ def building_targets(layout: Any, router: Router) -> pd.DataFrame:
                 {
                     "building": bi,
                     "entrance_fid": e["fid"].to_numpy(),
-                    "point": shapely.point_on_surface(e.geometry.values),
+                    "point": inner_points(e.geometry.values),
                 }
             )
         )
@@ -1161,7 +1162,7 @@ def building_targets(layout: Any, router: Router) -> pd.DataFrame:
         found = ti >= 0
         pts[found] = shapely.points(near[found])
         if not found.all():
-            pts[~found] = shapely.point_on_surface(polys[~found])
+            pts[~found] = inner_points(polys[~found])
         rows.append(pd.DataFrame({"building": rest, "entrance_fid": None, "point": pts}))
     out = pd.concat(rows, ignore_index=True)
     return out.sort_values(["building"], kind="stable").reset_index(drop=True)
@@ -1269,7 +1270,7 @@ def _premises(layout: Any, mode: str, premises: Any, extra_police: Any) -> gpd.G
         )
         if frame.crs is not None and layout.crs is not None and not frame.crs.equals(layout.crs):
             frame = frame.to_crs(layout.crs)
-        pts = shapely.point_on_surface(frame.geometry.values)
+        pts = inner_points(frame.geometry.values)
         fids = (
             frame["fid"].astype(str).to_numpy()
             if "fid" in frame.columns

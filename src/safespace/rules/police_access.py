@@ -28,6 +28,7 @@ import numpy as np
 import shapely
 
 from safespace._classify import FOOT_ONLY
+from safespace._geom import inner_points
 from safespace.analyses.network import DRIVE_SPEED_KMH, EMERGENCY_PEDESTRIAN_SPEED_KMH
 from safespace.analyses.travel_time import (
     WALK_SPEED_MPS,
@@ -864,7 +865,7 @@ def premises_placement(site: Site) -> Iterator[Finding | Metric]:
     pts = np.asarray(rows["access_point"].values, dtype=object)
     missing = np.array([p is None or shapely.is_empty(p) for p in pts], dtype=bool)
     if missing.any():
-        pts[missing] = shapely.point_on_surface(rows.geometry.values[missing])
+        pts[missing] = inner_points(rows.geometry.values[missing])
     # integration
     skipped = []
     integ_ok: list[bool | None] = [None] * len(rows)
