@@ -14,7 +14,9 @@ from safespace._version import __version__
 from safespace.assessment import Assessment, RuleFailure, assess
 from safespace.compare import Comparison, compare
 from safespace.errors import InputError, ProfileError, RuleError, SafespaceError
+from safespace.evaluation import evaluate
 from safespace.findings import Finding, InputNote, Issue, Metric, Score
+from safespace.io.incidents import read_incidents
 from safespace.layout import Layout, load
 from safespace.rules.engine import Param, Rule, Site, rule
 from safespace.rules.profiles import Profile, load_profile
@@ -40,7 +42,9 @@ __all__ = [
     "Site",
     "assess",
     "compare",
+    "evaluate",
     "load",
     "load_profile",
+    "read_incidents",
     "rule",
 ]

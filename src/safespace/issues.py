@@ -222,6 +222,15 @@ KINDS: tuple[Kind, ...] = (
         "",
         "check the repairs the loader made against the design intent and correct the drawing",
     ),
+    _k(
+        "crime_context",
+        "Crime context",
+        None,
+        "CR001 CR002 CR003",
+        "",
+        "describe the recorded crime in the vicinity in the response; the design issues near "
+        "it are ranked by it (docs/crime.md)",
+    ),
 )
 KIND_BY_KEY = {k.key: k for k in KINDS}
 DATA_GAP = Kind("data_gap", "Data gap", None, frozenset(), frozenset(), "")
@@ -463,7 +472,8 @@ def _special_key(f: Finding) -> tuple | None:
         return ("input", scope)
     if f.rule_id in NETWORK_RULES:
         return ("network", f.area, scope)
-    if f.rule_id in AREA_RULES or (not f.features and f.geometry is None):
+    if f.rule_id in AREA_RULES or f.area == "crime" or (not f.features and f.geometry is None):
+        # crime context (CR rules) is one issue, never merged with the design issues
         return ("area", f.area, scope)
     return None
 

@@ -40,6 +40,14 @@ _EXPORTS = {
     "building_fronts": "safespace.analyses.rear_access",
     "building_recesses": "safespace.analyses.recesses",
     "police_isochrones": "safespace.analyses.travel_time",
+    "snap_incidents": "safespace.analyses.crime",
+    "segment_crime": "safespace.analyses.crime",
+    "map_point_counts": "safespace.analyses.crime",
+    "crime_by_area": "safespace.analyses.crime",
+    "concentration": "safespace.analyses.crime",
+    "lorenz_curve": "safespace.analyses.crime",
+    "gi_star": "safespace.analyses.crime",
+    "incident_hot_spots": "safespace.analyses.crime",
 }
 
 __all__ = sorted(_EXPORTS)

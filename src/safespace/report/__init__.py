@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from safespace.report import crime_figures as _crime_figures  # noqa: F401  (crime section figures)
 from safespace.report import overview as _overview  # noqa: F401  (registers the overview figure)
 from safespace.report.figures import (
     Figure,
@@ -26,6 +27,7 @@ __all__ = [
     "registered_figures",
     "unregister_figure",
     "write_comparison_html",
+    "write_evaluation_html",
     "write_html",
 ]
 
@@ -42,3 +44,10 @@ def write_comparison_html(comparison: Any, path: str | Path, **kwargs: Any) -> P
     from safespace.report.comparison_page import write_comparison_html as _write
 
     return _write(comparison, path, **kwargs)
+
+
+def write_evaluation_html(table: Any, path: str | Path, **kwargs: Any) -> Path:
+    """Write the test-area evaluation report; see :mod:`safespace.report.evaluation_page`."""
+    from safespace.report.evaluation_page import write_evaluation_html as _write
+
+    return _write(table, path, **kwargs)

@@ -13,6 +13,7 @@ from safespace.assessment import SEVERITY_PENALTY
 from safespace.findings import AREAS, SEVERITIES, Finding
 from safespace.io.writers import finding_records, jsonable
 from safespace.report import mapdata
+from safespace.report.crime_figures import crime_block
 from safespace.report.figures import OVERVIEW, render_figures
 from safespace.report.render import (
     area_label,
@@ -388,6 +389,7 @@ def assessment_context(
         "metrics": metrics,
         "penalties": ", ".join(f"{SEVERITY_PENALTY[s]:g}" for s in ("high", "medium", "low")),
         "map_json": script_json(payload),
+        "crime": crime_block(assessment),
     }
 
 

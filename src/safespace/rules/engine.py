@@ -27,6 +27,8 @@ PRINCIPLES = (
     "target_hardening",
 )
 INPUT_AREA = "input"
+#: Recorded-crime context (CR rules): no design area, no score; see docs/crime.md.
+CRIME_AREA = "crime"
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,10 @@ class Rule:
                 )
         if not RULE_ID.match(self.id):
             raise RuleError(f"rule id {self.id!r} must be two capital letters and three digits")
-        if self.area not in AREAS + (INPUT_AREA,) and not self.area.startswith("x-"):
+        if self.area not in AREAS + (INPUT_AREA, CRIME_AREA) and not self.area.startswith("x-"):
             raise RuleError(
-                f"rule {self.id}: area {self.area!r} is not one of {AREAS + (INPUT_AREA,)} "
+                f"rule {self.id}: area {self.area!r} is not one of "
+                f"{AREAS + (INPUT_AREA, CRIME_AREA)} "
                 "(third-party areas start with 'x-')"
             )
         for p in self.principles:
