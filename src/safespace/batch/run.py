@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from safespace.errors import ProfileError, SafespaceError
+from safespace.io._pgurl import is_postgis_url
 from safespace.rules.profiles import Profile, load_profile
 
 from .executors import Executor, make_executor
@@ -79,6 +80,11 @@ def run(
         :class:`SiteSpec`.
     outdir
         Output directory: ``OUTDIR/<site_id>/`` per site, ``summary.csv`` and ``index.html``.
+        Or a PostGIS address (``postgresql://...?schema=...&prefix=...``, the ``postgis``
+        extra): every site's findings, issues and scores go into the same tables, each site
+        in one transaction that replaces its earlier rows, with its completion record in
+        ``{prefix}runs`` (so ``resume`` skips it); ``formats`` is then not used and no
+        summary file is written (see ``docs/gis.md``).
     executor
         ``"process"`` (local process pool, default), ``"inline"`` (this process),
         ``"dask"``, or an executor object (:class:`Executor`, a
@@ -114,15 +120,24 @@ def run(
         A manifest or site list that cannot run (checked before any site starts).
     """
     specs, file, wheres = specs_from(sites)
-    root = Path(outdir).absolute()
-    root.mkdir(parents=True, exist_ok=True)
-    folders = []
+    database = str(outdir) if is_postgis_url(outdir) else None
+    root = Path(outdir).absolute() if database is None else None
+    folders: list[Path | None] = []
+    if database is not None:
+        from .postgis_sink import check_sink
+
+        check_sink(database)  # a bad address or password stops the batch before any site
+        folders = [None] * len(specs)
+    else:
+        root.mkdir(parents=True, exist_ok=True)
     for spec, where in zip(specs, wheres, strict=True):
+        if database is not None:
+            break
         try:
             folders.append(site_dir(root, spec.id))
         except ManifestError as exc:
             raise ManifestError(exc.problem, file=file, row=where, site=spec.id) from None
-    fmts = parse_formats(formats)
+    fmts = parse_formats(formats) if database is None else ("postgis",)
     if "html" in fmts and not html_available():
         fmts = tuple(f for f in fmts if f != "html")
     extra = tuple(extra_rules)
@@ -141,9 +156,16 @@ def run(
                 in_sha = input_digest(spec.input, spec.context)
             except OSError:
                 in_sha = None
-            done = in_sha and completed(
-                folder, input_sha256=in_sha, profile_sha256=digests[ref], formats=fmts
-            )
+            if database is not None:
+                from .postgis_sink import completed_in_db
+
+                done = in_sha and completed_in_db(
+                    database, spec.id, input_sha256=in_sha, profile_sha256=digests[ref]
+                )
+            else:
+                done = in_sha and completed(
+                    folder, input_sha256=in_sha, profile_sha256=digests[ref], formats=fmts
+                )
             if done:
                 rows[n] = dict(done.get("summary") or empty_summary(spec_dict), resumed=True)
                 if bar:
@@ -152,8 +174,9 @@ def run(
         payloads.append(
             {
                 "spec": spec_dict,
-                "folder": str(folder),
+                "folder": None if folder is None else str(folder),
                 "formats": fmts,
+                "database": database,
                 "profile": profiles[ref],
                 "profile_sha256": digests[ref],
                 "extra_rules": extra,
@@ -180,7 +203,10 @@ def run(
                                 profile_sha256=payload["profile_sha256"])  # fmt: skip
                     details = "".join(traceback.format_exception(error))
                     result = record_failure(
-                        Path(payload["folder"]), base, f"{type(error).__name__}: {error}", details
+                        None if payload["folder"] is None else Path(payload["folder"]),
+                        base,
+                        f"{type(error).__name__}: {error}",
+                        details,
                     )
                 rows[slots[i]] = result
                 if bar:
@@ -193,8 +219,9 @@ def run(
                 runner.close()
 
     frame = summary_frame(rows)  # type: ignore[arg-type]
-    write_csv(frame, root)
-    write_index(frame, root)
+    if root is not None:
+        write_csv(frame, root)
+        write_index(frame, root)
     return frame
 
 

@@ -101,9 +101,12 @@ def _clear_stale(folder: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def record_failure(folder: Path, summary: dict[str, Any], error: str, details: str) -> dict:
-    """Mark a site failed: the error in the summary, the traceback in ``error.txt``."""
+def record_failure(folder: Path | None, summary: dict[str, Any], error: str, details: str) -> dict:
+    """Mark a site failed: the error in the summary, the traceback in ``error.txt``
+    (in the site's folder; a batch into PostGIS has none)."""
     summary = dict(summary, status="failed", error=error)
+    if folder is None:
+        return summary
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _atomic_write(folder / ERROR_FILE, f"site {summary['site_id']}: {error}\n\n{details}")
@@ -153,13 +156,15 @@ def run_site(payload: dict[str, Any]) -> dict[str, Any]:
 
     start = time.perf_counter()
     spec = payload["spec"]
-    folder = Path(payload["folder"])
+    database = payload.get("database")
+    folder = Path(payload["folder"]) if payload.get("folder") is not None else None
     summary = empty_summary(spec)
     profile = payload["profile"]
     summary.update(profile=profile.name, profile_sha256=payload["profile_sha256"])
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _clear_stale(folder)
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            _clear_stale(folder)
         limit_threads(payload.get("threads"))
         if payload.get("caller_pid") not in (None, os.getpid()):
             freeze_baseline()
@@ -169,7 +174,7 @@ def run_site(payload: dict[str, Any]) -> dict[str, Any]:
         )
         input_sha = combine_digests((i["role"], i["sha256"]) for i in result.provenance["inputs"])
         outputs = {}
-        for fmt in payload["formats"]:
+        for fmt in payload["formats"] if database is None else ():
             path = folder / OUTPUT_NAMES[fmt]
             _write_output(result, path, fmt)
             outputs[path.name] = _file_sha256(path)
@@ -185,20 +190,24 @@ def run_site(payload: dict[str, Any]) -> dict[str, Any]:
             error="; ".join(f"rule {f.rule_id}: {f.error}: {f.message}" for f in result.failures)
             or None,
         )
-        (folder / ERROR_FILE).unlink(missing_ok=True)
         summary["seconds"] = round(time.perf_counter() - start, 3)
-        write_marker(
-            folder,
-            {
-                "site_id": spec["id"],
-                "input_sha256": input_sha,
-                "profile_sha256": payload["profile_sha256"],
-                "safespace_version": __version__,
-                "formats": list(payload["formats"]),
-                "outputs": outputs,
-                "summary": summary,
-            },
-        )
+        record = {
+            "site_id": spec["id"],
+            "input_sha256": input_sha,
+            "profile_sha256": payload["profile_sha256"],
+            "safespace_version": __version__,
+            "formats": list(payload["formats"]),
+            "outputs": outputs,
+            "summary": summary,
+        }
+        if database is not None:
+            from .postgis_sink import write_site
+
+            # the rows and this record in one transaction: the site is done or not there
+            write_site(result, database, spec["id"], record)
+        else:
+            (folder / ERROR_FILE).unlink(missing_ok=True)
+            write_marker(folder, record)
     except Exception as exc:  # one bad site must never stop the batch
         summary["seconds"] = round(time.perf_counter() - start, 3)
         return record_failure(

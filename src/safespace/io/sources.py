@@ -14,12 +14,13 @@ import geopandas as gpd
 import shapely
 
 from safespace.errors import InputError
+from safespace.io._pgurl import PostGISSource, is_postgis_url
 
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".osm.xml")
 GEOJSON_SUFFIXES = (".geojson", ".json")
 VECTOR_SUFFIXES = (".gpkg", ".fgb", ".shp")
 
-Source = str | os.PathLike | Mapping[str, Any] | gpd.GeoDataFrame
+Source = str | os.PathLike | Mapping[str, Any] | gpd.GeoDataFrame | PostGISSource
 
 
 @dataclass
@@ -57,12 +58,19 @@ def read_source(source: Source) -> RawInput:
     ----------
     source
         ``.geojson``/``.json``, ``.gpkg`` (and other OGR files), ``.osm``, ``.osm.bz2``,
-        ``.osm.gz``, ``.osm.pbf``; a GeoJSON mapping; or a GeoDataFrame in any CRS.
+        ``.osm.gz``, ``.osm.pbf``; a GeoJSON mapping; a GeoDataFrame in any CRS; or a
+        PostGIS address (``postgresql://...?table=...``) or
+        :class:`~safespace.io._pgurl.PostGISSource` (see ``docs/gis.md``).
 
     Returns
     -------
     RawInput
     """
+    if isinstance(source, PostGISSource) or is_postgis_url(source):
+        # a database address (docs/gis.md); needs the postgis extra
+        from safespace.io.postgis import read_postgis
+
+        return read_postgis(source)
     if isinstance(source, gpd.GeoDataFrame):
         from safespace.io.frame import read_frame
 

@@ -288,8 +288,18 @@ def write_csv(assessment, path: str | Path) -> Path:
     return _atomic_write(Path(path), buf.getvalue())
 
 
+#: GeoPackage 1.2, which every GDAL since 2.2 reads in full (QGIS 3.22 on GDAL 3.6 warns
+#: that the 1.4 files of newer GDALs "may only be partially supported").
+GPKG_OPTIONS = {"dataset_options": {"VERSION": "1.2"}}
+
+
 def write_gpkg(assessment, path: str | Path) -> Path:
-    """Write findings to a GeoPackage in the layout's CRS, one layer per geometry kind."""
+    """Write findings to a GeoPackage in the layout's CRS, one layer per geometry kind.
+
+    Also an ``issues`` layer (a point on each issue's place), and a QGIS style for each
+    layer in ``layer_styles`` (colour by severity; findings labelled with the rule title,
+    issues with the place; see :mod:`safespace.io.gpkg_styles`).
+    """
     frame = findings_frame(assessment)
     frame["evidence"] = [json.dumps(e, sort_keys=True) for e in frame["evidence"]]
     frame["references"] = ["; ".join(r) for r in frame["references"]]
@@ -306,20 +316,47 @@ def write_gpkg(assessment, path: str | Path) -> Path:
     }
     geom_types = frame.geometry.geom_type
     wrote = False
+    styles: dict[str, tuple[str, str]] = {}
+    symbol = {"points": "marker", "lines": "line", "polygons": "fill"}
     for layer, names in kinds.items():
         part = frame[geom_types.isin(names)]
         if len(part):
-            part.to_file(tmp, layer=f"findings_{layer}", driver="GPKG", engine="pyogrio")
+            part.to_file(tmp, layer=f"findings_{layer}", driver="GPKG", engine="pyogrio",
+                         **GPKG_OPTIONS)  # fmt: skip
+            styles[f"findings_{layer}"] = (symbol[layer], "title")
             wrote = True
+    if assessment.issues:
+        _issues_frame(assessment).to_file(
+            tmp, layer="issues", driver="GPKG", engine="pyogrio", **GPKG_OPTIONS
+        )
+        styles["issues"] = ("marker", "place")
     located = frame.geometry.notna() & ~frame.geometry.is_empty if len(frame) else []
     unlocated = frame[~np.asarray(located, dtype=bool)] if len(frame) else frame
     if len(unlocated) or not wrote:
         table = unlocated.drop(columns=frame.geometry.name)
         gpd.GeoDataFrame(table, geometry=[None] * len(table), crs=frame.crs).to_file(
-            tmp, layer="findings_unlocated", driver="GPKG", engine="pyogrio"
+            tmp, layer="findings_unlocated", driver="GPKG", engine="pyogrio", **GPKG_OPTIONS
         )
+    from safespace.io.gpkg_styles import add_styles
+
+    add_styles(tmp, styles)  # QGIS applies them on open: colour by severity, a label
     os.replace(tmp, path)
     return path
+
+
+def _issues_frame(assessment) -> gpd.GeoDataFrame:
+    """Issues as points (a point on each issue's place), one row each, for the GeoPackage."""
+    records = issue_records(assessment)
+    for rec in records:
+        rec["issue_id"] = rec.pop("id")
+        for key in ("rules", "finding_ids", "areas", "evidence"):
+            rec[key] = "; ".join(str(v) for v in rec[key] or ())
+        rec["priority_terms"] = json.dumps(rec["priority_terms"], sort_keys=True)
+    geoms = [
+        None if i.geometry is None or i.geometry.is_empty else shapely.point_on_surface(i.geometry)
+        for i in assessment.issues
+    ]
+    return gpd.GeoDataFrame(records, geometry=geoms, crs=assessment.crs)
 
 
 def _write_docx(assessment, path, position=None):
@@ -347,7 +384,18 @@ def write_any(
 
     ``position`` is the officer's own overall position (``objection``, ``subject to
     conditions``, ``no objection``), overriding the derived one in the report and response.
+    A PostGIS address (``postgresql://...``) writes the tables of :func:`write_postgis
+    <safespace.io.postgis.write_postgis>` and returns the address without credentials.
     """
+    from safespace.io._pgurl import is_postgis_url, redact
+
+    if is_postgis_url(path):
+        if format not in (None, "postgis") or position is not None:
+            raise InputError("a PostGIS output takes no --format or --position", file=redact(path))
+        from safespace.io.postgis import write_postgis
+
+        write_postgis(assessment, str(path))
+        return redact(path)  # type: ignore[return-value]
     path = Path(path)
     fmt = format or FORMATS.get(path.suffix.lower())
     if fmt is None:
