@@ -11,7 +11,9 @@ from typing import Any
 
 import geopandas as gpd
 
+from safespace._timeout import time_limit
 from safespace._version import __version__
+from safespace.errors import ResourceLimitError
 from safespace.findings import (
     SEVERITY_PENALTY,  # noqa: F401  (re-exported for the comparison report)
     Finding,
@@ -22,7 +24,8 @@ from safespace.findings import (
     severity_rank,
 )
 from safespace.issues import group_issues
-from safespace.layout import Layout, layout_from
+from safespace.layout import Layout, data_area, layout_from
+from safespace.limits import Limits, check_area, using
 from safespace.moderation import moderate
 from safespace.rules.engine import Rule, Site, discover_rules, run_rule, select_rules
 from safespace.rules.profiles import Profile, load_profile
@@ -168,6 +171,23 @@ class Assessment:
 
         return write_gpkg(self, path)
 
+    def to_postgis(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        prefix: str | None = None,
+        site_id: str | None = None,
+    ) -> str:
+        """Write findings, issues and scores into PostGIS tables; returns the run id.
+
+        Needs the ``postgis`` extra. Geometry is in the source SRID; many runs share the
+        tables; ``site_id`` replaces that site's earlier rows. See ``docs/gis.md``.
+        """
+        from safespace.io.postgis import write_postgis
+
+        return write_postgis(self, url, schema=schema, prefix=prefix, site_id=site_id)
+
     def to_html(self, path: str | Path, *, position: str | None = None) -> Path:
         """Write the consultation report as one self-contained HTML file.
 
@@ -203,6 +223,12 @@ def _sort_key(f: Finding) -> tuple:
     return (f.area, -severity_rank(f.severity), f.rule_id, geom_key, f.message)
 
 
+def _is_plugin(rule_: Rule) -> bool:
+    """A rule from an installed rule pack rather than safespace's own."""
+    module = getattr(rule_.check, "__module__", "") or ""
+    return not (module == "safespace" or module.startswith("safespace."))
+
+
 def assess(
     source_or_layout: Any,
     *,
@@ -211,6 +237,7 @@ def assess(
     context: Any = None,
     registry: Mapping[str, Rule] | None = None,
     progress: Callable[[str], None] | None = None,
+    limits: Limits | Mapping[str, Any] | None = None,
 ) -> Assessment:
     """Assess a layout against a profile's rules.
 
@@ -228,13 +255,25 @@ def assess(
         The rules to draw from (default: every rule registered under ``safespace.rules``).
     progress
         Called with a short message before each rule (the CLI prints it on stderr).
+    limits
+        Resource limits for loading and for every analysis grid
+        (:class:`safespace.limits.Limits` or a mapping of some of its fields).
 
     Returns
     -------
     Assessment
         A rule that raises is recorded in ``failures``; the others still run.
+
+    Raises
+    ------
+    safespace.errors.ResourceLimitError
+        The input, or an analysis grid a rule needs, is beyond ``limits``: the assessment
+        stops, since every rule would meet the same wall.
     """
-    layout = layout_from(source_or_layout, context=context)
+    lim = Limits.of(limits)
+    layout = layout_from(source_or_layout, context=context, limits=lim)
+    with using(lim):  # a drawing in the wrong unit or a region, refused before any analysis
+        check_area(data_area(layout), layout.inputs[0]["label"] if layout.inputs else "layout")
     broken: list[Exception] = []
     registry = discover_rules(errors=broken) if registry is None else registry
     prof = profile if isinstance(profile, Profile) else load_profile(profile, registry)
@@ -257,8 +296,12 @@ def assess(
         if progress:
             progress(f"{rid} {rule_.title}")
         rule_site = site.with_params(prof.params.get(rid, rule_.defaults()))
+        limit = float(prof.assessment.get("plugin_time_limit_s", 0.0)) if _is_plugin(rule_) else 0
         try:
-            produced = list(run_rule(rule_, rule_site))
+            with using(lim), time_limit(limit, f"rule {rid}"):
+                produced = list(run_rule(rule_, rule_site))
+        except ResourceLimitError:
+            raise
         except Exception as exc:  # isolate a failing rule; the assessment goes on
             failures.append(RuleFailure(rid, type(exc).__name__, str(exc), traceback.format_exc()))
             continue
@@ -275,7 +318,9 @@ def assess(
     for n, f in enumerate(findings, start=1):
         f.id = f"{f.rule_id}-{n:04d}"
     coverage = area_coverage(findings, metrics, areas_run)
-    issues = group_issues(findings, layout, prof)
+    from safespace._crime import crime_exposure  # recorded crime near an issue raises it
+
+    issues = group_issues(findings, layout, prof, exposure=crime_exposure(findings, layout, prof))
     provenance = {
         "safespace_version": __version__,
         "profile": prof.name,

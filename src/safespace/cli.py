@@ -33,6 +33,26 @@ class _Progress:
             )
 
 
+def _limit_options(p: argparse.ArgumentParser) -> None:
+    """The resource limits of :mod:`safespace.limits` (defaults in docs/reliability.md)."""
+    p.add_argument("--max-features", type=int, metavar="N", help="most features in one input")
+    p.add_argument(
+        "--max-area-km2", type=float, metavar="KM2", help="largest area the data may cover"
+    )
+    p.add_argument(
+        "--max-analysis-points", type=int, metavar="N", help="most points in one analysis grid"
+    )
+
+
+def _limits(args) -> dict:
+    given = {
+        "max_features": args.max_features,
+        "max_area_km2": args.max_area_km2,
+        "max_analysis_points": args.max_analysis_points,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def _executor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers", type=int, help="worker processes (default: all cores; 1 runs in-process)"
@@ -66,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--boundary", help="the site boundary (a polygon file)")
     a.add_argument("--police", help="police premises outside the layout (points or polygons)")
     a.add_argument(
+        "--incidents",
+        nargs="+",
+        metavar="PATH",
+        help="recorded crime: data.police.uk street CSVs, incident tables or folders of them "
+        "(see docs/crime.md)",
+    )
+    a.add_argument(
         "--complete",
         metavar="LAYERS",
         help="layers of the input that are complete, e.g. lamps,emergency_phones,police,"
@@ -78,7 +105,13 @@ def _parser() -> argparse.ArgumentParser:
         help="a built-in profile name or a TOML file (default: %(default)s)",
     )
     a.add_argument("--rules", help="comma-separated rule ids or prefixes, e.g. SL,LT001")
-    a.add_argument("-o", "--output", help="output file (format from the extension)")
+    a.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        help="output file (format from the extension), or a PostGIS address postgresql://...; "
+        "repeat for several outputs of one run",
+    )
     a.add_argument(
         "--format",
         choices=["geojson", "gpkg", "csv", "json", "html", "docx", "md"],
@@ -107,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="M",
         help="overlap around each tile (default: the profile's longest reach, at least 200 m)",
     )
+    _limit_options(a)
     _executor_options(a)
 
     b = sub.add_parser(
@@ -117,7 +151,12 @@ def _parser() -> argparse.ArgumentParser:
         "site succeeded, 1 when any failed, 2 on a usage or manifest error.",
     )
     b.add_argument("manifest", help="the manifest (.csv or .toml)")
-    b.add_argument("-o", "--outdir", required=True, help="output directory")
+    b.add_argument(
+        "-o",
+        "--outdir",
+        required=True,
+        help="output directory, or a PostGIS address postgresql://... (see docs/gis.md)",
+    )
     b.add_argument("--resume", action="store_true", help="skip sites already completed")
     b.add_argument(
         "--format",
@@ -140,7 +179,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("after")
     c.add_argument("--profile", default="default")
     c.add_argument("--context", help="context for both layouts")
-    c.add_argument("-o", "--output", help="output file (.geojson or .html)")
+    c.add_argument(
+        "-o", "--output", action="append", help="output file (.geojson or .html); repeatable"
+    )
     c.add_argument("-q", "--quiet", action="store_true")
 
     r = sub.add_parser(
@@ -149,6 +190,38 @@ def _parser() -> argparse.ArgumentParser:
         description="List rules: id, title, area, parameters, references.",
     )
     r.add_argument("--profile", default="default")
+
+    e = sub.add_parser(
+        "evaluate",
+        help="evaluate a test area against a control: WDQ and WDD per crime category",
+        description="Count incidents in a treated area, its buffer, a control area and the "
+        "control's buffer before and after, and print per crime category the weighted "
+        "displacement quotient, success measure and total net effect (Bowers & Johnson 2003) "
+        "and the weighted displacement difference with its standard error, z and 95% CI "
+        "(Wheeler & Ratcliffe 2018). See docs/evaluation.md.",
+    )
+    e.add_argument("--treated", required=True, help="the treated area (a polygon file)")
+    e.add_argument("--control", required=True, help="the control area (a polygon file)")
+    e.add_argument(
+        "--buffer", help="the treated area's buffer: a ring width in metres (200) or a polygon file"
+    )
+    e.add_argument(
+        "--control-buffer",
+        help="the control's buffer for the WDD: metres or a polygon file (default: as --buffer "
+        "when that is a width)",
+    )
+    e.add_argument("--before", required=True, help="month 2016-07, range 2016-01..2016-06, or a,b")
+    e.add_argument("--after", required=True, help="as --before")
+    e.add_argument("--incidents", required=True, nargs="+", metavar="PATH", help="incident files")
+    e.add_argument("--categories", help="comma-separated categories to report (default: all)")
+    e.add_argument("--crs", help="CRS of inputs that declare none")
+    e.add_argument("-o", "--output", help="write the table (.csv) or the report (.html)")
+    e.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    e.set_defaults(handler=_cmd_evaluate)
+
+    from safespace._cli_siting import add_parser as _add_siting
+
+    _add_siting(sub)  # safespace site-police (used by the QGIS plugin)
 
     v = sub.add_parser(
         "validate",
@@ -165,7 +238,9 @@ def _cmd_assess(args) -> int:
     import safespace
 
     progress = _Progress(args.quiet)
-    progress(f"reading {args.path}")
+    from safespace.io._pgurl import redact
+
+    progress(f"reading {redact(args.path)}")  # a database address without its credentials
     layout = safespace.load(
         args.path,
         context=args.context,
@@ -173,6 +248,8 @@ def _cmd_assess(args) -> int:
         boundary=args.boundary,
         police=args.police,
         complete=args.complete,
+        incidents=args.incidents,
+        limits=_limits(args),
     )
     progress(f"read {layout!r}")
     rules = [r for r in args.rules.split(",") if r] if args.rules else None
@@ -193,10 +270,13 @@ def _cmd_assess(args) -> int:
         tiling = result.provenance["tiling"]
         progress(f"{tiling['tiles_assessed']} tiles, margin {tiling['margin_m']:g} m")
     else:
-        result = safespace.assess(layout, profile=args.profile, rules=rules, progress=progress)
+        result = safespace.assess(
+            layout, profile=args.profile, rules=rules, progress=progress, limits=_limits(args)
+        )
     if args.output:
-        out = result.write(args.output, args.format, position=args.position)
-        progress(f"wrote {out}")
+        for output in args.output:
+            out = result.write(output, args.format, position=args.position)
+            progress(f"wrote {out}")
     elif args.format:
         raise SafespaceError("--format needs -o/--output")
     for failure in result.failures:
@@ -238,9 +318,16 @@ def _cmd_batch(args) -> int:
     for row in failed.itertuples():
         print(f"site {row.site_id} failed: {row.error}", file=sys.stderr)
     resumed = int(summary["resumed"].sum())
+    from safespace.io._pgurl import is_postgis_url, redact
+
+    where = (
+        f"runs in {redact(args.outdir)}"  # a PostGIS batch: its runs table is the summary
+        if is_postgis_url(args.outdir)
+        else f"summary in {Path(args.outdir) / 'summary.csv'}"
+    )
     print(
         f"{len(summary)} sites: {len(summary) - len(failed)} ok ({resumed} already done), "
-        f"{len(failed)} failed; summary in {Path(args.outdir) / 'summary.csv'}"
+        f"{len(failed)} failed; {where}"
     )
     return EXIT_FINDINGS if len(failed) else EXIT_OK
 
@@ -249,20 +336,22 @@ def _cmd_compare(args) -> int:
     import safespace
 
     progress = _Progress(args.quiet)
-    progress(f"assessing {args.before}")
+    from safespace.io._pgurl import redact
+
+    progress(f"assessing {redact(args.before)}")  # database addresses without credentials
     before = safespace.assess(args.before, profile=args.profile, context=args.context)
-    progress(f"assessing {args.after}")
+    progress(f"assessing {redact(args.after)}")
     after = safespace.assess(args.after, profile=args.profile, context=args.context)
     comparison = safespace.compare(before, after)
-    if args.output:
-        suffix = Path(args.output).suffix.lower()
+    for output in args.output or ():
+        suffix = Path(output).suffix.lower()
         if suffix in (".html", ".htm"):
-            comparison.to_html(args.output)
+            comparison.to_html(output)
         elif suffix in (".geojson", ".json"):
-            comparison.to_geojson(args.output)
+            comparison.to_geojson(output)
         else:
             raise SafespaceError(f"compare writes .geojson or .html, not {suffix!r}")
-        progress(f"wrote {args.output}")
+        progress(f"wrote {output}")
     print(comparison.summary_line())
     return EXIT_OK
 
@@ -288,6 +377,50 @@ def _cmd_rules(args) -> int:
     return EXIT_OK
 
 
+def _cmd_evaluate(args) -> int:
+    from safespace.evaluation import evaluate, format_table
+
+    progress = _Progress(args.quiet)
+
+    def months(text: str) -> list[str]:
+        return [m.strip() for m in text.split(",") if m.strip()]
+
+    progress(f"counting {', '.join(args.incidents)}")
+    table = evaluate(
+        args.treated,
+        args.control,
+        buffer=args.buffer,
+        control_buffer=args.control_buffer,
+        before=months(args.before),
+        after=months(args.after),
+        incidents=args.incidents,
+        categories=months(args.categories) if args.categories else None,
+        crs=args.crs,
+    )
+    if args.output:
+        suffix = Path(args.output).suffix.lower()
+        if suffix in (".html", ".htm"):
+            from safespace.report import write_evaluation_html
+
+            write_evaluation_html(table, args.output)
+        elif suffix == ".csv":
+            from safespace.io.writers import _atomic_write
+
+            _atomic_write(Path(args.output), table.to_csv(index=False, lineterminator="\n"))
+        else:
+            raise SafespaceError(f"evaluate writes .csv or .html, not {suffix!r}")
+        progress(f"wrote {args.output}")
+    a = table.attrs
+    print(
+        f"before {', '.join(a['before'])} · after {', '.join(a['after'])} · working CRS "
+        f"{a['crs']} · T treated, B buffer, C control, CB control buffer (before→after)"
+    )
+    print(format_table(table))
+    for note in a["notes"]:
+        print(f"note: {note}")
+    return EXIT_OK
+
+
 def _cmd_validate(args) -> int:
     import safespace
 
@@ -297,10 +430,17 @@ def _cmd_validate(args) -> int:
     counts = ", ".join(f"{k} {v}" for k, v in layout.summary().items() if v)
     warnings = sum(n.level != "info" for n in layout.notes)
     print(
-        f"{args.path}: {counts}; {len(layout.notes)} note(s), {warnings} warning(s); "
+        f"{_redact(args.path)}: {counts}; {len(layout.notes)} note(s), {warnings} warning(s); "
         f"working CRS {layout.crs.to_string()}"
     )
     return EXIT_FINDINGS if warnings else EXIT_OK
+
+
+def _redact(source: str) -> str:
+    """A source as it may be printed: a database address loses its credentials."""
+    from safespace.io._pgurl import redact
+
+    return redact(source)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

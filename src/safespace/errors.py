@@ -50,3 +50,32 @@ class ProfileError(SafespaceError, ValueError):
 
 class RuleError(SafespaceError):
     """A rule that could not be loaded or registered (bad id, duplicate id, bad parameters)."""
+
+
+class ResourceLimitError(InputError):
+    """An input beyond a resource limit (:mod:`safespace.limits`): too many features, too
+    large an area, or an analysis grid too big to allocate.
+
+    Parameters
+    ----------
+    message
+        What is over which limit, and how to proceed.
+    file
+        The input concerned, when one is.
+    limit
+        The name of the limit (``max_features``, ``max_area_km2``, ``max_analysis_points``).
+    value
+        The measured value that exceeded it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        limit: str | None = None,
+        value: float | None = None,
+    ):
+        super().__init__(message, file=file)
+        self.limit = limit
+        self.value = value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from safespace._hygiene import clean_features, merge_duplicates
 from safespace.errors import InputError
 from safespace.findings import InputNote
 from safespace.io.sources import OSM_SUFFIXES, RawInput, Source, read_source
+from safespace.limits import Limits, check_features, using
 
 ENTRANCE_SNAP_M = 1.5
 
@@ -69,6 +70,10 @@ class Layout:
         *complete* — what is not there is not there (an applicant's drawing) — rather than
         *partial* (an OpenStreetMap extract: what is not mapped is unknown). See
         ``docs/data.md``.
+    incidents
+        Recorded incidents (``load(..., incidents=...)``): points in ``crs`` with ``id``,
+        ``category``, ``month``, ``source`` (see :func:`safespace.read_incidents`; the
+        unlocated records are counted in its ``attrs``), or None when none were given.
     """
 
     crs: CRS
@@ -88,6 +93,7 @@ class Layout:
     notes: list[InputNote] = field(default_factory=list)
     inputs: list[dict[str, str]] = field(default_factory=list)
     completeness: dict[str, frozenset[str]] = field(default_factory=dict)
+    incidents: gpd.GeoDataFrame | None = None
 
     def is_complete(self, layer: str, origin: str = "proposal") -> bool:
         """Whether ``layer`` is complete in the part of the layout that came from ``origin``."""
@@ -360,6 +366,29 @@ def _finish_layers(layers: dict[str, gpd.GeoDataFrame], crs: CRS) -> None:
             layers[name] = frame.reset_index(drop=True)
 
 
+def data_area(layout: Layout) -> float:
+    """Area (m²) of the convex hull of the centres of every feature of ``layout``
+    (:func:`_extent_area` over all layers)."""
+    frames = [f[["geometry"]] for f in layout.layers.values() if not f.empty]
+    if not frames:
+        return 0.0
+    return _extent_area(gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=layout.crs))
+
+
+def _extent_area(features: gpd.GeoDataFrame) -> float:
+    """Area (m²) of the convex hull of the features' centres (the middles of their bounding
+    boxes): where the data is, robust to one long way (a river, a motorway) running far out
+    of an extract. O(n log n), cheap enough to run before any analysis."""
+    if features.empty:
+        return 0.0
+    b = shapely.bounds(features.geometry.values)
+    b = b[np.isfinite(b).all(axis=1)]
+    if len(b) < 3:
+        return 0.0
+    centres = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
+    return float(shapely.convex_hull(shapely.multipoints(centres)).area)
+
+
 def load(
     source: Source,
     *,
@@ -370,6 +399,8 @@ def load(
     as_layer: str | None = None,
     police: Source | None = None,
     complete: Iterable[str] | str | bool | None = None,
+    incidents: Any = None,
+    limits: Limits | Mapping[str, Any] | None = None,
 ) -> Layout:
     """Read a layout from GeoJSON, OpenStreetMap, a vector file or a GeoDataFrame.
 
@@ -407,6 +438,15 @@ def load(
         file (or a GeoJSON whose features carry OSM ids) is partial in every layer; any
         other drawing is complete in every layer. A context source is always partial
         unless its own site-boundary feature declares otherwise. See ``docs/data.md``.
+    incidents
+        Recorded crime: a file, a folder or a list of them (data.police.uk street CSVs,
+        generic CSV / GeoJSON / GeoPackage tables, see :func:`safespace.read_incidents`),
+        or a GeoDataFrame with ``category`` (and ``month``) columns. It becomes
+        ``layout.incidents`` in the metric CRS; records without a location are counted in
+        a note. See ``docs/crime.md``.
+    limits
+        Resource limits (:class:`safespace.limits.Limits` or a mapping of some of its
+        fields, e.g. ``{"max_features": 2_000_000}``); default: those in force.
 
     Returns
     -------
@@ -417,9 +457,16 @@ def load(
     safespace.errors.InputError
         An unreadable file, a feature that cannot be read, or coordinates that do not fit
         the declared CRS.
+    safespace.errors.ResourceLimitError
+        An input with more features than ``limits`` allow.
     """
+    lim = Limits.of(limits)
     raw = read_source(source)
     raw_ctx = read_source(context) if context is not None else None
+    with using(lim):
+        for r in (raw, raw_ctx):
+            if r is not None:
+                check_features(len(r.features), r.label)
     source_crs = CRS.from_user_input(raw.features.crs)
     why_replaced = None
     if crs is not None:
@@ -446,9 +493,8 @@ def load(
     if boundary is not None:
         layers["boundary"] = _read_boundary(boundary, source_crs, work_crs)
         if isinstance(boundary, str | Path):
-            inputs.append(
-                {"role": "boundary", "label": str(boundary), "sha256": read_source(boundary).sha256}
-            )
+            raw_b = read_source(boundary)  # its label: a database address without credentials
+            inputs.append({"role": "boundary", "label": raw_b.label, "sha256": raw_b.sha256})
 
     if raw_ctx is not None:
         inputs.append({"role": "context", "label": raw_ctx.label, "sha256": raw_ctx.sha256})
@@ -491,6 +537,8 @@ def load(
 
     if police is not None:
         raw_pol = read_source(police)
+        with using(lim):
+            check_features(len(raw_pol.features), raw_pol.label)
         inputs.append({"role": "police", "label": raw_pol.label, "sha256": raw_pol.sha256})
         pol_features, more = clean_features(_project(raw_pol, work_crs), raw_pol.label)
         notes += more
@@ -512,7 +560,13 @@ def load(
     if police is not None:
         # an external premises file lists the premises it lists: only police is complete
         completeness["external"] = frozenset({"police"})
+    incident_layer = None
+    if incidents is not None:
+        from safespace.io.incidents import incidents_layer
+
+        incident_layer = incidents_layer(incidents, work_crs, notes, inputs)
     return Layout(
+        incidents=incident_layer,
         crs=work_crs,
         source_crs=source_crs,
         notes=notes,

@@ -26,6 +26,7 @@ import shapely
 from numba import njit, prange
 
 from safespace.analyses._segment_grid import grid_shape
+from safespace.limits import check_points
 
 #: Building types that have no habitable rooms: they block sight but never observe.
 NON_OBSERVING_BUILDINGS = frozenset(
@@ -360,7 +361,11 @@ def sample_lines(lines: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndar
     Complexity: O(samples + vertices).
     """
     lengths = shapely.length(lines)
-    k = np.maximum(1, np.round(lengths / spacing).astype(np.int64))
+    steps = np.round(lengths / spacing)
+    check_points(
+        int(np.nan_to_num(steps, nan=0.0, posinf=2**62).clip(1, 2**62).sum()), "route sample"
+    )
+    k = np.maximum(1, steps.astype(np.int64))
     line_idx = np.repeat(np.arange(len(lines)), k)
     first = np.cumsum(k) - k
     j = np.arange(k.sum()) - np.repeat(first, k)
@@ -372,12 +377,15 @@ def sample_lines(lines: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndar
 def _area_samples(polys: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
     """Grid points at ``spacing`` inside each polygon (its representative point if none)."""
     idx, xy = [], []
+    cells = 0.0
     for i, poly in enumerate(polys):  # one grid per feature (few features), points vectorised
         if shapely.get_type_id(poly) == 0:
             idx.append(np.array([i]))
             xy.append(shapely.get_coordinates(poly))
             continue
         x0, y0, x1, y1 = shapely.bounds(poly)
+        cells += max(x1 - x0, spacing) * max(y1 - y0, spacing) / spacing**2
+        check_points(int(min(cells, 2**62)), "area sample grid")
         gx = np.arange(x0 + spacing / 2, x1, spacing)
         gy = np.arange(y0 + spacing / 2, y1, spacing)
         X, Y = np.meshgrid(gx, gy)

@@ -62,6 +62,7 @@ import pandas as pd
 import shapely
 
 from safespace.errors import InputError
+from safespace.limits import check_points
 from safespace.photometry import Photometry
 
 __all__ = [
@@ -1224,9 +1225,13 @@ def route_grid(
     keep = length > 0
     parts, line_of, length, part_no = parts[keep], line_of[keep], length[keep], part_no[keep]
     width = np.where(np.isfinite(w_all[line_of]) & (w_all[line_of] > 0), w_all[line_of], 0.0)
-    n_along = np.maximum(1, np.ceil(length / spacing_along - 1e-9)).astype(np.int64)
-    n_across = np.maximum(min_across, np.ceil(width / spacing_across - 1e-9)).astype(np.int64)
-    n_across = np.where(width > 0, n_across, 1)
+    f_along = np.maximum(1.0, np.ceil(length / spacing_along - 1e-9))
+    f_across = np.where(
+        width > 0, np.maximum(min_across, np.ceil(width / spacing_across - 1e-9)), 1.0
+    )
+    check_points(int(min(float((f_along * f_across).sum()), 2.0**62)), "lighting route grid")
+    n_along = f_along.astype(np.int64)
+    n_across = f_across.astype(np.int64)
     # rows: one per (part, along step)
     row_part = np.repeat(np.arange(parts.size), n_along)
     step = np.arange(row_part.size) - np.repeat(np.cumsum(n_along) - n_along, n_along)
@@ -1278,8 +1283,10 @@ def area_grid(polygons, spacing: float = 3.0) -> pd.DataFrame:
     if not spacing > 0:
         raise ValueError("spacing must be positive")
     b = shapely.bounds(geoms)
-    nx = np.maximum(1, np.ceil((b[:, 2] - b[:, 0]) / spacing)).astype(np.int64)
-    ny = np.maximum(1, np.ceil((b[:, 3] - b[:, 1]) / spacing)).astype(np.int64)
+    fx = np.maximum(1.0, np.ceil((b[:, 2] - b[:, 0]) / spacing))
+    fy = np.maximum(1.0, np.ceil((b[:, 3] - b[:, 1]) / spacing))
+    check_points(int(min(float((fx * fy).sum()), 2.0**62)), "lighting area grid")
+    nx, ny = fx.astype(np.int64), fy.astype(np.int64)
     cells = nx * ny
     owner = np.repeat(np.arange(geoms.size), cells)
     k = np.arange(owner.size) - np.repeat(np.cumsum(cells) - cells, cells)

@@ -13,7 +13,7 @@ from typing import Any
 from safespace.errors import ProfileError, RuleError
 from safespace.rules.engine import Param, Rule, discover_rules, select_rules
 
-_TOP_KEYS = {"profile", "rules", "settings", "assessment", "conditions", "policy"}
+_TOP_KEYS = {"profile", "rules", "settings", "assessment", "conditions", "policy", "crime"}
 _PROFILE_KEYS = {"name", "description", "extends", "rules", "view", "jurisdiction"}
 _RESERVED = {"enabled"}
 
@@ -35,6 +35,14 @@ ASSESSMENT_PARAMS: dict[str, Param] = {
     ),
     "key_concerns": Param(
         10, "", "at most this many issues lead the report and response", "safespace convention"
+    ),
+    "plugin_time_limit_s": Param(
+        300.0,
+        "s",
+        "a rule from an installed rule pack still running after this long is stopped and "
+        "recorded as a failure (0: no limit); safespace's own rules are bounded by the "
+        "resource limits instead",
+        "safespace convention: five times the longest built-in rule on the Monaco extract",
     ),
 }
 
@@ -77,7 +85,8 @@ class Profile:
     jurisdiction: str = ""
 
     def table(self, name: str) -> dict[str, Any]:
-        """A data table of the profile (``conditions``, ``policy``), merged over extends."""
+        """A data table of the profile (``conditions``, ``policy``, ``crime``), merged over
+        extends."""
         value = self.data.get(name, {})
         return value if isinstance(value, dict) else {}
 
@@ -257,7 +266,7 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
         digest = base.sha256
         assessment = dict(base.assessment)
         assessment_sources = dict(base.assessment_sources)
-        merged = {k: v for k, v in base.data.items() if k in ("conditions", "policy")}
+        merged = {k: v for k, v in base.data.items() if k in ("conditions", "policy", "crime")}
     else:
         params = {rid: r.defaults() for rid, r in registry.items()}
         sources = {
@@ -331,7 +340,7 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
             )
         value, source = _entry(raw, ASSESSMENT_PARAMS[pname], file, f"assessment.{pname}", path)
         assessment[pname], assessment_sources[pname] = value, source
-    for name in ("conditions", "policy"):
+    for name in ("conditions", "policy", "crime"):
         if name in data:
             if not isinstance(data[name], dict):
                 raise ProfileError("expected a table", file=file, key=name)

@@ -644,11 +644,15 @@ ENTRAPMENT = (
     settings=SETTINGS,
     params={
         "enclosure_radius_m": Param(
-            10.0, "m", "walls, fences, hedges and buildings this close enclose a dead end",
+            10.0,
+            "m",
+            "walls, fences, hedges and buildings this close enclose a dead end",
             UNVERIFIED,
         ),
         "min_enclosed_share": Param(
-            0.5, "ratio", "a dead end enclosed on this share of its horizon is a pocket",
+            0.5,
+            "ratio",
+            "a dead end enclosed on this share of its horizon is a pocket",
             ENTRAPMENT,
         ),
     },  # fmt: skip
