@@ -86,3 +86,26 @@ def test_police_rules_on_a_layout_without_premises_give_only_advisory_notes():
         assert f.basis == "data-gap"
         assert "--police FILE" in f.evidence["gap"]["resolve"]
         assert "1 home" in f.message and "1 homes" not in f.message
+
+
+def test_context_without_routes_loads_and_assesses():
+    """A context of buildings only (no street, no path) has nothing to join proposal routes
+    onto; it once failed with pandas' "No objects to concatenate"."""
+    import safespace
+    from tests.conftest import FIXTURES, collection, feature
+
+    ctx = collection(
+        feature(
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[0.1205, 52.2045], [0.1206, 52.2045], [0.1206, 52.2046], [0.1205, 52.2045]]
+                ],
+            },  # fmt: skip
+            id="b1",
+            building="house",
+        )
+    )
+    lay = safespace.load(FIXTURES / "demo_estate.geojson", context=ctx)
+    assert "b1" in set(lay.buildings["fid"])
+    assert not safespace.assess(lay, rules=["SL001", "PM001"]).failures

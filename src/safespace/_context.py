@@ -69,9 +69,10 @@ def join_routes(
     point is inserted as a vertex into the context route, so both share a node when the
     networks are built. Modifies the frames in place; returns the number of joins.
     """
-    ctx = pd.concat([context[n] for n in ROUTE_LAYERS if not context[n].empty])
-    if ctx.empty:
+    frames = [context[n] for n in ROUTE_LAYERS if not context[n].empty]
+    if not frames:  # a context with buildings only: nothing to join onto
         return 0
+    ctx = pd.concat(frames)
     ctx_lines = ctx.geometry.values
     tree = shapely.STRtree(ctx_lines)
     ctx_fids = ctx["fid"].to_numpy()

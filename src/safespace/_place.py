@@ -321,9 +321,10 @@ def _named_routes(layout: Any):
     for frame in (layout.streets, layout.foot_routes):
         if frame.empty or "name" not in frame:
             continue
-        for name, geom in zip(frame["name"], frame.geometry.values, strict=True):
+        below = _below_ground(frame)  # a path on the surface is not "off" a road tunnel
+        for name, geom, low in zip(frame["name"], frame.geometry.values, below, strict=True):
             text = _text(name)
-            if text and geom is not None and not geom.is_empty:
+            if text and not low and geom is not None and not geom.is_empty:
                 names.append(text)
                 geoms.append(geom)
     tree = shapely.STRtree(geoms) if geoms else None
