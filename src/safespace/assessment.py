@@ -15,7 +15,6 @@ from safespace._timeout import time_limit
 from safespace._version import __version__
 from safespace.errors import ResourceLimitError
 from safespace.findings import (
-    SEVERITY_PENALTY,  # noqa: F401  (re-exported for the comparison report)
     Finding,
     InputNote,
     Issue,

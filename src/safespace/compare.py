@@ -38,6 +38,8 @@ class Comparison:
     resolved: list[Finding] = field(default_factory=list)
     unchanged: list[tuple[Finding, Finding]] = field(default_factory=list)
     score_changes: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    #: The matching distance :func:`compare` used (m).
+    tolerance_m: float = MATCH_TOLERANCE_M
 
     def summary_line(self) -> str:
         """One line: counts of new, resolved and unchanged findings."""
@@ -170,6 +172,7 @@ def compare(
     return Comparison(
         before=before,
         after=after,
+        tolerance_m=float(tolerance),
         new=[f for j, f in enumerate(after.findings) if j not in matched_a],
         resolved=[f for i, f in enumerate(before.findings) if i not in matched_b],
         unchanged=unchanged,

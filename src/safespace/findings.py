@@ -32,9 +32,6 @@ BASES: tuple[str, ...] = ("measured", "modelled", "data-gap")
 #: it (everything is ``context`` when no site boundary was given: nothing is proposed).
 SCOPES: tuple[str, ...] = ("proposal", "context")
 
-#: Points an area's legacy score lost per finding; kept for the comparison report's tally.
-SEVERITY_PENALTY = {"info": 0.0, "low": 3.0, "medium": 8.0, "high": 15.0}
-
 
 def severity_rank(severity: str) -> int:
     """Order of a severity: info 0, low 1, medium 2, high 3."""

@@ -305,3 +305,28 @@ def test_heidelberg_report_stays_small(tmp_path):
     n_parts = int(shapely.get_num_geometries(a.layout.buildings.geometry.values).sum())
     assert n_drawn == n_parts
     assert "Contains OpenStreetMap data" in out.read_text("utf-8")
+
+
+def test_comparison_report_states_the_tolerance_it_used(comparison, tmp_path):
+    # it printed the module default (5 m) whatever compare() was given
+    from safespace import compare
+
+    wide = compare(comparison.before, comparison.after, tolerance=12.5)
+    assert wide.tolerance_m == 12.5 and comparison.tolerance_m == 5.0
+    text = wide.to_html(tmp_path / "wide.html").read_text(encoding="utf-8")
+    assert "within 12.5 m are the same finding" in text
+
+
+def test_report_modules_do_not_import_the_assessment_or_the_comparison():
+    """report/ sits above findings, io and the rule registry: no module-level import of
+    safespace.assessment or safespace.compare (issue 17, the import cycle)."""
+    import ast
+    from pathlib import Path
+
+    import safespace.report
+
+    for path in Path(safespace.report.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:  # module level only: a lazy import inside a function is fine
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module not in ("safespace.assessment", "safespace.compare"), path

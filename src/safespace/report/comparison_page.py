@@ -8,7 +8,6 @@ from typing import Any
 import geopandas as gpd
 
 from safespace._version import __version__
-from safespace.compare import MATCH_TOLERANCE_M
 from safespace.report.page import area_order, finding_rows, map_payload, provenance_block
 from safespace.report.render import (
     area_label,
@@ -97,7 +96,7 @@ def comparison_context(
         "site": site_label,
         "attribution": attribution,
         "summary_line": comparison.summary_line(),
-        "tolerance": f"{MATCH_TOLERANCE_M:g}",
+        "tolerance": f"{comparison.tolerance_m:g}",
         "resolved": rows["resolved"],
         "new": rows["new"],
         "unchanged": rows["unchanged"],

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from safespace._version import __version__
-from safespace.assessment import SEVERITY_PENALTY
 from safespace.findings import AREAS, SEVERITIES, Finding
 from safespace.io.writers import finding_records, jsonable
 from safespace.report import mapdata
@@ -387,7 +386,6 @@ def assessment_context(
         "failures": assessment.failures,
         "rules": rule_methods(assessment, registry),
         "metrics": metrics,
-        "penalties": ", ".join(f"{SEVERITY_PENALTY[s]:g}" for s in ("high", "medium", "low")),
         "map_json": script_json(payload),
         "crime": crime_block(assessment),
     }
