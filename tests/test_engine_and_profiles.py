@@ -226,3 +226,18 @@ def test_shared_settings_errors(tmp_path, text, key, problem):
     with pytest.raises(ProfileError) as info:
         safespace.load_profile(path, SHARED_REGISTRY)
     assert info.value.key == key and problem in str(info.value)
+
+
+def test_a_prefix_of_safespace_is_bound_to_its_area():
+    # issue 17, item 6: an SL rule cannot declare another area (the prefix names the area)
+    with pytest.raises(RuleError, match="prefix SL is safespace's 'sightlines' area"):
+
+        @rule("SL901", "Misfiled", "lighting")
+        def misfiled(site):
+            yield from ()
+
+    @rule("SL902", "Filed right", "sightlines")
+    def filed(site):
+        yield from ()
+
+    assert filed.area == "sightlines"

@@ -122,7 +122,7 @@ PACKS = {
     "clash_pack": textwrap.dedent("""
         from safespace import Metric, rule
 
-        @rule("SL001", "Pretends to be a built-in rule", "x-clash")
+        @rule("SL001", "Pretends to be a built-in rule", "sightlines")
         def impostor(site):
             yield Metric("impostor", 1)
 

@@ -69,6 +69,13 @@ RESIDENTIAL_BUILDINGS = frozenset(
 #: is NOT among them: an untyped building is a home only with residential evidence (see
 #: :func:`is_dwelling`), so a high street of untyped shops is not read as rows of houses.
 DWELLINGS = RESIDENTIAL_BUILDINGS
+#: ``lit=*`` values (OSM wiki Key:lit [checked]): lit dusk to dawn, lit for part of the night,
+#: not lit. ``sunset-sunrise`` is the opening-hours form of dusk to dawn.
+LIT_DUSK_TO_DAWN = ("yes", "24/7", "automatic", "sunset-sunrise", "dusk-dawn")
+LIT_PART_NIGHT = ("limited", "interval")
+LIT_UNLIT = ("no", "disused")
+#: Values that say a way is lit at all (dusk to dawn or part of the night).
+LIT_ON = frozenset(LIT_DUSK_TO_DAWN + LIT_PART_NIGHT)
 #: ``building:use=*`` values that make any building a home.
 RESIDENTIAL_USES = frozenset({"residential", "apartments", "house", "dwelling"})
 #: Entrance values that belong to a home (OSM wiki Key:entrance: ``entrance=home``).
@@ -420,8 +427,3 @@ def classify(raw: gpd.GeoDataFrame, origin: str = "proposal") -> dict[str, gpd.G
 def is_missing(value) -> bool:
     """True for None and NaN."""
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def finite_or_nan(values) -> np.ndarray:
-    """A float array with non-numbers as NaN."""
-    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)

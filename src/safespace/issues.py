@@ -492,10 +492,9 @@ def issue_kind(rules: Iterable[str], basis: str = "measured") -> Kind:
 def _dwelling_tree(layout: Layout | None):
     if layout is None or layout.buildings.empty:
         return None
-    from safespace.analyses.travel_time import dwelling_mask
+    from safespace.analyses.travel_time import homes
 
-    mask, _ = dwelling_mask(layout.buildings)
-    geoms = layout.buildings.geometry.values[mask]
+    geoms = layout.buildings.geometry.values[homes(layout)]
     return shapely.STRtree(geoms) if len(geoms) else None
 
 

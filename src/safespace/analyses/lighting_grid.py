@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safespace._classify import is_indoor
+# the lit values are the one vocabulary in _classify, re-exported for the lighting rules
+from safespace._classify import LIT_DUSK_TO_DAWN, LIT_PART_NIGHT, LIT_UNLIT, is_indoor
 from safespace._units import parse_length
 from safespace.analyses.illuminance import (
     DEFAULT_MAINTENANCE_FACTOR,
@@ -82,10 +83,6 @@ DEFAULT_WIDTHS: dict[str, float] = {
 }  # fmt: skip
 DEFAULT_WIDTH_OTHER = 3.0
 
-#: ``lit`` values (OSM wiki Key:lit [checked]).
-LIT_DUSK_TO_DAWN = ("yes", "24/7", "automatic")
-LIT_PART_NIGHT = ("limited", "interval")
-LIT_UNLIT = ("no", "disused")
 
 #: Lamp defaults by setting: mounting height (m) and lamp flux (lm) [unverified].
 LAMP_DEFAULTS = {

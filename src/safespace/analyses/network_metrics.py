@@ -86,9 +86,6 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from safespace._geom import inner_points
 from safespace.analyses.network import NetworkTable, table_from_graph, walk_network
 
-_EMPTY = shapely.GeometryCollection()
-
-
 # --------------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------------

@@ -48,23 +48,15 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from safespace._classify import DWELLINGS
 from safespace._geom import inner_points
 from safespace.analyses.network import WALK_SPEED_MPS
 from safespace.errors import InputError
 
-#: Residential ``building=*`` values counted as dwellings.
-DWELLING_VALUES = frozenset(
-    {
-        "house",
-        "terrace",
-        "semidetached_house",
-        "detached",
-        "residential",
-        "apartments",
-        "bungalow",
-        "dormitory",
-    }
-)
+#: Residential ``building=*`` values counted as dwellings: the layout's one vocabulary
+#: (``_classify.DWELLINGS``; this list once had 8 of its 13 values, so PA001 counted homes
+#: differently from SL006, SL008 and PM005).
+DWELLING_VALUES = DWELLINGS
 _OFFSET = 1.0  # added to origin legs so that a zero-length leg is still a stored edge
 _MIN_PIECE = 1e-12  # scipy would drop an explicit zero weight
 _TIE_M = 1e-6  # segments this close in distance tie (beyond the kernels' rounding)

@@ -58,6 +58,18 @@ class Param:
         return type(self.default)
 
 
+#: The id prefixes of safespace's areas: an ``SL`` rule is a sightlines rule, whoever
+#: writes it, so a report's grouping by prefix and by area always agree.
+PREFIX_AREAS = {
+    "SL": "sightlines",
+    "LT": "lighting",
+    "PM": "permeability",
+    "PA": "police_access",
+    "CR": "crime",
+    "IN": "input",
+}
+
+
 @dataclass(frozen=True)
 class Rule:
     """A rule: a stable id, metadata, parameters, and a check that yields findings.
@@ -90,6 +102,12 @@ class Rule:
                 )
         if not RULE_ID.match(self.id):
             raise RuleError(f"rule id {self.id!r} must be two capital letters and three digits")
+        bound = PREFIX_AREAS.get(self.id[:2])
+        if bound is not None and self.area != bound:
+            raise RuleError(
+                f"rule {self.id}: the prefix {self.id[:2]} is safespace's {bound!r} area, not "
+                f"{self.area!r} (a rule pack uses its own prefix)"
+            )
         if self.area not in AREAS + (INPUT_AREA, CRIME_AREA) and not self.area.startswith("x-"):
             raise RuleError(
                 f"rule {self.id}: area {self.area!r} is not one of "

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from safespace._classify import FOOT_ONLY
+from safespace._classify import FOOT_ONLY, LIT_ON
 from safespace._geom import inner_points
 from safespace.analyses.network import DRIVE_SPEED_KMH, EMERGENCY_PEDESTRIAN_SPEED_KMH
 from safespace.analyses.travel_time import (
@@ -59,7 +59,7 @@ PEDESTRIAN_SPEED_SRC = (
     "safespace assumption: the OSRM car profile's living_street speed (10 km/h) for emergency "
     "driving in pedestrian streets; no published speed found [unverified]"
 )
-_LIT = frozenset({"yes", "24/7", "automatic", "interval", "limited"})
+_LIT = LIT_ON  # the one lit vocabulary (_classify)
 #: What resolves the absence of police premises (said on every such note).
 RESOLVE_PREMISES = "supply the police premises: --police FILE or amenity=police features"
 RESOLVE_PHONES = (

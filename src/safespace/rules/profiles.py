@@ -15,7 +15,6 @@ from safespace.rules.engine import Param, Rule, discover_rules, select_rules
 
 _TOP_KEYS = {"profile", "rules", "settings", "assessment", "conditions", "policy", "crime"}
 _PROFILE_KEYS = {"name", "description", "extends", "rules", "view", "jurisdiction"}
-_RESERVED = {"enabled"}
 
 #: Parameters of the assessment itself (``[assessment]`` in a profile), not of one rule.
 ASSESSMENT_PARAMS: dict[str, Param] = {

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from safespace._classify import FOOT_ONLY, dwelling_mask
+from safespace._classify import FOOT_ONLY, LIT_ON, dwelling_mask
 from safespace._place import where_unnamed
 from safespace.analyses._visibility import polygon_segments, route_chains
 from safespace.analyses.enclosure import enclosing_obstacles, enclosure_share
@@ -73,10 +73,8 @@ UNDERPASS = (
     "Dutch veilig-ontwerp-beheer guidance: see the way out [checked]"
 )
 UNVERIFIED = "safespace default; no public source gives a number [unverified]"
-#: ``lit=*`` values that say a way is lit (OSM wiki Key:lit).
-LIT_VALUES = frozenset(
-    {"yes", "24/7", "automatic", "sunset-sunrise", "dusk-dawn", "limited", "interval"}
-)
+#: ``lit=*`` values that say a way is lit (OSM wiki Key:lit): the one vocabulary.
+LIT_VALUES = LIT_ON
 
 PLANTING_SHRUBS = frozenset({"shrub", "scrub", "shrubbery", "hedge"})
 TREES = frozenset({"tree", "tree_row"})
