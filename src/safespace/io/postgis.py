@@ -35,6 +35,7 @@ from safespace.io._pgurl import (
     scrub,
     split_table,
 )
+from safespace.io.writers import FINDING_JSON_COLUMNS, FINDING_TEXT_COLUMNS
 
 try:  # the extra
     import sqlalchemy as sa
@@ -389,24 +390,8 @@ def _tables(meta: sa.MetaData, prefix: str, srid: int) -> dict[str, sa.Table]:
             names["findings"],
             meta,
             *keys(),
-            *(
-                sa.Column(c, txt)
-                for c in (
-                    "finding_id",
-                    "issue_id",
-                    "rule_id",
-                    "area",
-                    "severity",
-                    "planning_weight",
-                    "basis",
-                    "scope",
-                    "title",
-                    "message",
-                    "recommendation",
-                    "view",
-                )  # fmt: skip
-            ),
-            *(sa.Column(c, JSONB) for c in ("evidence", "references", "features", "moderation")),
+            *(sa.Column(c, txt) for c in FINDING_TEXT_COLUMNS),
+            *(sa.Column(c, JSONB) for c in FINDING_JSON_COLUMNS),
             geom(),
         ),
         "issues": sa.Table(

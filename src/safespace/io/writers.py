@@ -114,6 +114,15 @@ def finding_records(assessment) -> list[dict[str, Any]]:
     return records
 
 
+#: The columns of a finding record (:func:`finding_records`) every tabular writer uses: text
+#: ones, then the lists and mappings (JSON in a database).
+FINDING_TEXT_COLUMNS = (
+    "finding_id", "issue_id", "rule_id", "area", "severity", "planning_weight", "basis",
+    "scope", "title", "message", "recommendation", "view",
+)  # fmt: skip
+FINDING_JSON_COLUMNS = ("evidence", "references", "features", "moderation")
+
+
 def findings_frame(assessment, crs: Any = None) -> gpd.GeoDataFrame:
     """Findings as a GeoDataFrame in the layout CRS (or ``crs``)."""
     target = crs if crs is not None else assessment.crs
@@ -123,24 +132,7 @@ def findings_frame(assessment, crs: Any = None) -> gpd.GeoDataFrame:
         else [f.geometry for f in assessment.findings]
     )
     records = finding_records(assessment)
-    columns = [
-        "finding_id",
-        "issue_id",
-        "rule_id",
-        "area",
-        "severity",
-        "planning_weight",
-        "basis",
-        "scope",
-        "title",
-        "message",
-        "recommendation",
-        "view",
-        "evidence",
-        "references",
-        "features",
-        "moderation",
-    ]
+    columns = [*FINDING_TEXT_COLUMNS, *FINDING_JSON_COLUMNS]
     frame = gpd.GeoDataFrame(records or {c: [] for c in columns}, geometry=list(geoms), crs=target)
     return frame
 
