@@ -234,6 +234,7 @@ def assess(
     profile: str | Path | Profile = "default",
     rules: Iterable[str] | None = None,
     context: Any = None,
+    incidents: Any = None,
     registry: Mapping[str, Rule] | None = None,
     progress: Callable[[str], None] | None = None,
     limits: Limits | Mapping[str, Any] | None = None,
@@ -250,6 +251,8 @@ def assess(
         Restrict to these rule ids or prefixes (``["SL", "LT001"]``), within the profile.
     context
         The existing area around a proposal (see :func:`safespace.load`).
+    incidents
+        Recorded crime for a source that is not yet loaded (see :func:`safespace.load`).
     registry
         The rules to draw from (default: every rule registered under ``safespace.rules``).
     progress
@@ -270,7 +273,7 @@ def assess(
         stops, since every rule would meet the same wall.
     """
     lim = Limits.of(limits)
-    layout = layout_from(source_or_layout, context=context, limits=lim)
+    layout = layout_from(source_or_layout, context=context, incidents=incidents, limits=lim)
     with using(lim):  # a drawing in the wrong unit or a region, refused before any analysis
         check_area(data_area(layout), layout.inputs[0]["label"] if layout.inputs else "layout")
     broken: list[Exception] = []

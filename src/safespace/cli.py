@@ -147,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         "batch",
         help="assess many sites listed in a manifest",
         description="Assess every site of a manifest (CSV or TOML: id, input, context, "
-        "profile) into OUTDIR/<id>/, with a summary.csv and index.html. Exit 0 when every "
+        "profile, incidents) into OUTDIR/<id>/, with a summary.csv and index.html. Exit 0 when every "
         "site succeeded, 1 when any failed, 2 on a usage or manifest error.",
     )
     b.add_argument("manifest", help="the manifest (.csv or .toml)")
@@ -166,6 +166,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument(
         "--profile", default="default", help="profile of sites that name none (default: default)"
+    )
+    b.add_argument(
+        "--incidents",
+        nargs="+",
+        metavar="PATH",
+        help="recorded crime for every site that names none in the manifest: data.police.uk "
+        "street CSVs, incident tables or folders of them (see docs/crime.md)",
     )
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
     _executor_options(b)
@@ -313,6 +320,7 @@ def _cmd_batch(args) -> int:
         formats=formats,
         profile=args.profile,
         progress=not args.quiet,
+        incidents=args.incidents,
     )
     failed = summary[summary["status"] != "ok"]
     for row in failed.itertuples():

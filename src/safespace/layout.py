@@ -658,7 +658,8 @@ def _completeness(
 def layout_from(source_or_layout: Source | Layout, **kwargs: Any) -> Layout:
     """A Layout as given, or loaded from a source."""
     if isinstance(source_or_layout, Layout):
-        if kwargs.get("context") is not None:
-            raise InputError("give 'context' to load(), not with an already loaded Layout")
+        for key in ("context", "incidents"):
+            if kwargs.get(key) is not None:
+                raise InputError(f"give '{key}' to load(), not with an already loaded Layout")
         return source_or_layout
     return load(source_or_layout, **{k: v for k, v in kwargs.items() if v is not None})

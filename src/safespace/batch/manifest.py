@@ -18,7 +18,7 @@ from safespace.errors import InputError
 SITE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")
 # Names the batch writes at the top of OUTDIR; a site folder must not take them.
 RESERVED_NAMES = frozenset({"summary.csv", "index.html"})
-COLUMNS = ("id", "input", "context", "profile")
+COLUMNS = ("id", "input", "context", "profile", "incidents")
 
 
 class ManifestError(InputError):
@@ -64,12 +64,16 @@ class SiteSpec:
         The existing area around the proposal, or None.
     profile
         A built-in profile name or a TOML path, or None for the batch's default profile.
+    incidents
+        Recorded crime for this site (files or folders, absolute), or None for the batch's
+        default (``run(..., incidents=...)``, ``batch --incidents``).
     """
 
     id: str
     input: str
     context: str | None = None
     profile: str | None = None
+    incidents: tuple[str, ...] | None = None
 
 
 def check_site_id(site_id: Any) -> str | None:
@@ -119,11 +123,14 @@ def _records_from_csv(path: Path) -> list[tuple[str, dict[str, Any]]]:
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
-        raise ManifestError("empty manifest: expected a header row id,input[,context,profile]")
+        raise ManifestError(
+            "empty manifest: expected a header row id,input[,context,profile,incidents]"
+        )
     unknown = [h for h in header if h not in COLUMNS]
     if unknown or "id" not in header or "input" not in header:
         raise ManifestError(
-            f"header must name id and input, and may name context and profile; got {header}",
+            "header must name id and input, and may name context, profile and incidents; "
+            f"got {header}",
             file=str(path),
             row="row 1",
         )
@@ -181,6 +188,10 @@ def _spec_from_record(values: Mapping[str, Any], base: Path, file: str, where: s
         raise ManifestError(problem, file=file, row=where)
     for key in COLUMNS:
         value = values.get(key)
+        if key == "incidents" and isinstance(value, list | tuple):
+            if all(isinstance(v, str | os.PathLike) for v in value):
+                continue
+            value = next(v for v in value if not isinstance(v, str | os.PathLike))
         if value is not None and not isinstance(value, str | os.PathLike):
             raise ManifestError(
                 f"{key} must be text, got {type(value).__name__}",
@@ -205,7 +216,30 @@ def _spec_from_record(values: Mapping[str, Any], base: Path, file: str, where: s
     profile = values.get("profile") or None
     if profile is not None and _looks_like_path(str(profile)):
         profile = str((base / str(profile)).absolute())
-    return SiteSpec(id=site_id, input=str(inp), context=ctx, profile=profile)
+    incidents = _incident_paths(values.get("incidents"), base, file, where, site_id)
+    return SiteSpec(id=site_id, input=str(inp), context=ctx, profile=profile, incidents=incidents)
+
+
+def _incident_paths(
+    value: Any, base: Path, file: str, where: str, site_id: str
+) -> tuple[str, ...] | None:
+    """A site's incident files or folders, absolute and checked; None when it names none.
+
+    A CSV cell may list several, separated by ``;``; a TOML value may be a list.
+    """
+    if value is None or value == "" or value == []:
+        return None
+    items = [value] if isinstance(value, str | os.PathLike) else list(value)
+    parts = [p.strip() for item in items for p in str(item).split(";") if p.strip()]
+    paths = []
+    for part in parts:
+        path = (base / part).absolute()
+        if not path.exists():
+            raise ManifestError(
+                f"incidents file or folder not found: {path}", file=file, row=where, site=site_id
+            )
+        paths.append(str(path))
+    return tuple(paths) or None
 
 
 def check_unique(specs: Iterable[SiteSpec], file: str, wheres: Iterable[str]) -> None:
@@ -223,9 +257,11 @@ def check_unique(specs: Iterable[SiteSpec], file: str, wheres: Iterable[str]) ->
 def read_manifest(path: str | os.PathLike) -> list[SiteSpec]:
     """Read and check a batch manifest.
 
-    A CSV manifest has a header row naming ``id`` and ``input`` and optionally ``context`` and
-    ``profile``; a TOML manifest has one ``[[site]]`` table per site with the same keys.
-    Input, context and profile paths are relative to the manifest's folder. A profile that
+    A CSV manifest has a header row naming ``id`` and ``input`` and optionally ``context``,
+    ``profile`` and ``incidents``; a TOML manifest has one ``[[site]]`` table per site with the
+    same keys. Input, context, profile and incidents paths are relative to the manifest's
+    folder; ``incidents`` names recorded-crime files or folders (``;``-separated in CSV, a
+    string or a list in TOML). A profile that
     is not a path (no ``/``, no ``.toml``) names a built-in profile.
 
     Parameters
@@ -273,7 +309,7 @@ def specs_from(sites: Any) -> tuple[list[SiteSpec], str, list[str]]:
         where = f"site #{n}"
         if isinstance(item, SiteSpec):
             item = {"id": item.id, "input": item.input, "context": item.context,
-                    "profile": item.profile}  # fmt: skip
+                    "profile": item.profile, "incidents": item.incidents}  # fmt: skip
         if not isinstance(item, Mapping):
             raise ManifestError(
                 f"expected a dict or SiteSpec, got {type(item).__name__}", file="<sites>", row=where

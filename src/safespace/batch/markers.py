@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,20 @@ def combine_digests(parts: Iterable[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def input_digest(input_path: str, context_path: str | None) -> str:
-    """The input hash of a site: its proposal file and, when given, its context file."""
+def input_digest(
+    input_path: str, context_path: str | None, incidents: Sequence[str] | None = None
+) -> str:
+    """The input hash of a site: its proposal file and, when given, its context file and
+    every incident file (a folder's files as :func:`safespace.io.incidents.incident_files`
+    lists them) — the same digest as the provenance inputs of the site's assessment."""
     parts = [("proposal", _file_sha256(Path(input_path)))]
     if context_path:
         parts.append(("context", _file_sha256(Path(context_path))))
+    if incidents:
+        from safespace.io.incidents import incident_files
+
+        for path in incidents:
+            parts += [("incidents", _file_sha256(f)) for f in incident_files(path)]
     return combine_digests(parts)
 
 

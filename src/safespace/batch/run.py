@@ -69,6 +69,7 @@ def run(
     profile: str | os.PathLike | Profile = "default",
     extra_rules: Sequence[str] = (),
     progress: bool = False,
+    incidents: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
 ) -> pd.DataFrame:
     """Assess every site of a batch and write per-site outputs and a summary.
 
@@ -76,8 +77,8 @@ def run(
     ----------
     sites
         A manifest (``.csv``/``.toml``) path, or a list of dicts (``id``, ``input``,
-        optional ``context`` and ``profile``; relative paths against the working folder) or
-        :class:`SiteSpec`.
+        optional ``context``, ``profile`` and ``incidents``; relative paths against the
+        working folder) or :class:`SiteSpec`.
     outdir
         Output directory: ``OUTDIR/<site_id>/`` per site, ``summary.csv`` and ``index.html``.
         Or a PostGIS address (``postgresql://...?schema=...&prefix=...``, the ``postgis``
@@ -105,6 +106,11 @@ def run(
         not registered as entry points); every worker must be able to import them.
     progress
         Show a progress bar with ETA on stderr.
+    incidents
+        Recorded crime (files or folders, see :func:`safespace.read_incidents`) for every
+        site that names none of its own: typically a force's data.police.uk download. Each
+        site reads it in its worker; its hash joins the site's input hash, so ``resume``
+        reruns a site when its crime data changed.
 
     Returns
     -------
@@ -120,6 +126,7 @@ def run(
         A manifest or site list that cannot run (checked before any site starts).
     """
     specs, file, wheres = specs_from(sites)
+    default_incidents = _default_incidents(incidents)
     database = str(outdir) if is_postgis_url(outdir) else None
     root = Path(outdir).absolute() if database is None else None
     folders: list[Path | None] = []
@@ -150,11 +157,14 @@ def run(
     bar = ProgressBar(len(specs)) if progress else None
     for n, (spec, folder) in enumerate(zip(specs, folders, strict=True)):
         ref = spec.profile or str(profile)
+        crime = spec.incidents or default_incidents
         spec_dict = {"id": spec.id, "input": spec.input, "context": spec.context}
+        if crime:
+            spec_dict["incidents"] = list(crime)
         if resume:
             try:
-                in_sha = input_digest(spec.input, spec.context)
-            except OSError:
+                in_sha = input_digest(spec.input, spec.context, crime)
+            except (OSError, SafespaceError):
                 in_sha = None
             if database is not None:
                 from .postgis_sink import completed_in_db
@@ -223,6 +233,20 @@ def run(
         write_csv(frame, root)
         write_index(frame, root)
     return frame
+
+
+def _default_incidents(incidents: Any) -> tuple[str, ...] | None:
+    """The batch-wide incident paths, absolute and checked before any site starts."""
+    if incidents is None:
+        return None
+    items = [incidents] if isinstance(incidents, str | os.PathLike) else list(incidents)
+    paths = []
+    for item in items:
+        path = Path(item).absolute()
+        if not path.exists():
+            raise ManifestError(f"incidents file or folder not found: {path}", file=str(item))
+        paths.append(str(path))
+    return tuple(paths) or None
 
 
 def _input_size(spec: dict[str, Any]) -> int:

@@ -141,7 +141,7 @@ def run_site(payload: dict[str, Any]) -> dict[str, Any]:
     Parameters
     ----------
     payload
-        ``spec`` (dict with id, input, context), ``folder`` (the site's output folder),
+        ``spec`` (dict with id, input, context and optional incidents), ``folder`` (the site's output folder),
         ``formats``, ``profile`` (a resolved Profile), ``profile_sha256``, ``extra_rules``,
         ``threads`` (numba threads for this task, or None), ``caller_pid`` (the pid of the
         process that submitted the batch: a task in another process calls
@@ -170,7 +170,11 @@ def run_site(payload: dict[str, Any]) -> dict[str, Any]:
             freeze_baseline()
         registry = registry_with(tuple(payload.get("extra_rules", ())))
         result = assess(
-            spec["input"], profile=profile, context=spec.get("context"), registry=registry
+            spec["input"],
+            profile=profile,
+            context=spec.get("context"),
+            incidents=spec.get("incidents"),
+            registry=registry,
         )
         input_sha = combine_digests((i["role"], i["sha256"]) for i in result.provenance["inputs"])
         outputs = {}

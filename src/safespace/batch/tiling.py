@@ -17,6 +17,10 @@ How it works
    a rule gives itself for an area without a documented measure is averaged over tiles
    weighted by core area. Issues are grouped from the merged findings on the whole layout,
    exactly as an untiled assessment does.
+6. Recorded crime (``layout.incidents``) is not cut into tiles: the crime-context rules
+   (area ``crime``) compare the site with the wider area, so they run once, on the whole
+   layout, in the calling process; and the design issues are weighed by the incidents near
+   them on the whole layout, as untiled (``docs/crime.md``).
 """
 
 from __future__ import annotations
@@ -30,12 +34,13 @@ from typing import Any
 import numpy as np
 import shapely
 
+from safespace._crime import crime_exposure
 from safespace.assessment import Assessment, _sort_key, assess
 from safespace.errors import SafespaceError
 from safespace.findings import Finding, Score
 from safespace.issues import group_issues
 from safespace.layout import Layout, layout_from
-from safespace.rules.engine import Site
+from safespace.rules.engine import Site, select_rules
 from safespace.rules.profiles import Profile, load_profile
 from safespace.scoring import area_coverage, area_scores
 
@@ -43,6 +48,8 @@ from .executors import make_executor
 from .task import limit_threads, registry_with
 
 MIN_MARGIN_M = 200.0
+#: the rule area run once on the whole layout rather than per tile
+WHOLE_LAYOUT_AREA = "crime"
 _REACH_WORDS = ("reach", "radius")
 
 
@@ -265,8 +272,12 @@ def merge_tiles(
     shape: tuple[int, int],
     margin_m: float,
     profile: Profile,
+    whole: Assessment | None = None,
 ) -> Assessment:
-    """One Assessment from the tiles' results (see the module docstring for the rules)."""
+    """One Assessment from the tiles' results (see the module docstring for the rules).
+
+    ``whole`` is the assessment of the rules run once on the whole layout (the crime
+    context): its findings, metrics and failures join the tiles'."""
     extent = layout.extent
     origin = (tiles[0].x0 - tiles[0].ix * tiles[0].size, tiles[0].y0 - tiles[0].iy * tiles[0].size)
     tile_m = tiles[0].size
@@ -303,6 +314,13 @@ def merge_tiles(
         per_tile.append({"tile": [tile.ix, tile.iy], "metrics": res["metrics"]})
     for group in unlocated.values():
         findings.extend(group)
+    if whole is not None:
+        findings.extend(whole.findings)
+        for fail in whole.failures:
+            if (fail.rule_id, fail.error, fail.message) not in seen_failures:
+                seen_failures.add((fail.rule_id, fail.error, fail.message))
+                failures.append(fail)
+        areas_run.update({f.area for f in whole.findings} | set(whole.metrics))
     findings.sort(key=_sort_key)
     for n, f in enumerate(findings, start=1):
         f.id = f"{f.rule_id}-{n:04d}"
@@ -330,6 +348,9 @@ def merge_tiles(
         },
     )
     metrics = _merge_metrics(metric_parts)
+    if whole is not None:
+        for area, values in whole.metrics.items():
+            metrics.setdefault(area, {}).update(values)
     coverage = area_coverage(findings, metrics, areas_run)
     scores = _tiled_scores(
         area_scores(findings, given_scores, metrics, coverage, areas_run, view=profile.view),
@@ -340,7 +361,9 @@ def merge_tiles(
         findings=findings,
         scores=scores,
         metrics=metrics,
-        issues=group_issues(findings, layout, profile),
+        issues=group_issues(
+            findings, layout, profile, exposure=crime_exposure(findings, layout, profile)
+        ),
         coverage=coverage,
         notes=list(layout.notes),
         failures=failures,
@@ -405,6 +428,14 @@ def assess_tiled(
     if extent.is_empty:
         raise SafespaceError("the layout has no features to tile")
     grid, shape = tile_grid(extent.bounds, float(tile_m))
+    # the crime-context rules compare the site with the wider area: run once, untiled
+    run_ids = [r for r in prof.rule_ids if r in registry]
+    if rules is not None:
+        wanted = set(select_rules(registry, rules))
+        run_ids = [r for r in run_ids if r in wanted]
+    whole_ids = [r for r in run_ids if registry[r].area == WHOLE_LAYOUT_AREA]
+    tile_ids = [r for r in run_ids if registry[r].area != WHOLE_LAYOUT_AREA]
+    whole = assess(layout, profile=prof, rules=whole_ids, registry=registry) if whole_ids else None
     whole_site = layout.site_polygon
     whole_extent = layout.data_extent
     tiles, payloads = [], []
@@ -418,7 +449,7 @@ def assess_tiled(
             {
                 "layout": part,
                 "profile": prof,
-                "rules": None if rules is None else list(rules),
+                "rules": tile_ids,
                 "extra_rules": tuple(extra_rules),
             }
         )
@@ -444,4 +475,5 @@ def assess_tiled(
         shape=shape,
         margin_m=margin,
         profile=prof,  # type: ignore[arg-type]
+        whole=whole,
     )
