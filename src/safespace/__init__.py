@@ -14,7 +14,7 @@ from safespace._version import __version__
 from safespace.assessment import Assessment, RuleFailure, assess
 from safespace.compare import Comparison, compare
 from safespace.errors import InputError, ProfileError, RuleError, SafespaceError
-from safespace.evaluation import evaluate
+from safespace.evaluation import MatchedSegments, evaluate
 from safespace.findings import Finding, InputNote, Issue, Metric, Score
 from safespace.io.incidents import read_incidents
 from safespace.layout import Layout, load
@@ -30,6 +30,7 @@ __all__ = [
     "InputNote",
     "Issue",
     "Layout",
+    "MatchedSegments",
     "Metric",
     "Param",
     "Profile",

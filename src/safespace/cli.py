@@ -208,7 +208,23 @@ def _parser() -> argparse.ArgumentParser:
         "(Wheeler & Ratcliffe 2018). See docs/evaluation.md.",
     )
     e.add_argument("--treated", required=True, help="the treated area (a polygon file)")
-    e.add_argument("--control", required=True, help="the control area (a polygon file)")
+    e.add_argument(
+        "--control",
+        required=True,
+        help="the control area (a polygon file), or 'matched': street segments of --network "
+        "matched 1:1 to the treated area's on their before-period incidents",
+    )
+    e.add_argument(
+        "--network",
+        help="with --control matched: the streets to match (a layout file, e.g. an OSM extract)",
+    )
+    e.add_argument(
+        "--snap-m",
+        type=float,
+        default=50.0,
+        help="with --control matched: an incident's segment is its nearest within this "
+        "distance (default: %(default)s m)",
+    )
     e.add_argument(
         "--buffer", help="the treated area's buffer: a ring width in metres (200) or a polygon file"
     )
@@ -393,10 +409,19 @@ def _cmd_evaluate(args) -> int:
     def months(text: str) -> list[str]:
         return [m.strip() for m in text.split(",") if m.strip()]
 
+    control = args.control
+    if control == "matched":
+        from safespace.evaluation import MatchedSegments
+
+        if not args.network:
+            raise SafespaceError("--control matched needs --network (the streets to match)")
+        control = MatchedSegments(args.network, snap_m=args.snap_m)
+    elif args.network:
+        raise SafespaceError("--network is used with --control matched only")
     progress(f"counting {', '.join(args.incidents)}")
     table = evaluate(
         args.treated,
-        args.control,
+        control,
         buffer=args.buffer,
         control_buffer=args.control_buffer,
         before=months(args.before),
