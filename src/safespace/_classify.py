@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -15,6 +16,9 @@ import pandas as pd
 import shapely
 
 from safespace._units import is_yes, parse_length, parse_number, parse_speed
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 VEHICULAR = frozenset(
     {
@@ -168,7 +172,7 @@ def is_dwelling(tags: dict) -> bool:
     return residential not in ("", "no")
 
 
-def dwelling_mask(layout) -> np.ndarray:
+def dwelling_mask(layout: Layout) -> np.ndarray:
     """Per row of ``layout.buildings``: is it a home (:func:`is_dwelling`, or an entrance
     tagged ``entrance=home`` on it)? O(B + E)."""
     b = layout.buildings

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 
 from safespace.findings import Finding, Issue
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 #: Issues crime never weighs: gaps in the data, advisory collections of places, the
 #: layout-wide network, the input notes and the crime context itself.
@@ -66,7 +69,7 @@ def categories_for(rule_ids: list[str], links: list[dict[str, Any]]) -> list[str
 
 
 def crime_exposure(
-    findings: list[Finding], layout: Any, profile: Any
+    findings: list[Finding], layout: Layout, profile: Any
 ) -> Callable[[Issue], float] | None:
     """The ``exposure`` hook for :func:`safespace.issues.group_issues`, or None.
 

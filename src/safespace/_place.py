@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ import shapely
 from pyproj import CRS, Transformer
 
 from safespace._geom import inner_points
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 #: Ids that are database keys, not labels a reader knows: OSM elements and unnamed features.
 _RAW_ID = re.compile(r"^(node|way|relation|feature|id)/", re.IGNORECASE)
@@ -112,7 +115,7 @@ class PlaceIndex:
     underground: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, layout: Any) -> PlaceIndex:
+    def of(cls, layout: Layout) -> PlaceIndex:
         """Index every feature of ``layout`` (route layers first, so routes win ties)."""
         layer: dict[str, str] = {}
         name: dict[str, str] = {}
@@ -310,7 +313,7 @@ def first_sentence(text: str) -> str:
 _NAMED: dict[int, tuple[Any, Any, np.ndarray, np.ndarray]] = {}
 
 
-def _named_routes(layout: Any):
+def _named_routes(layout: Layout):
     """An STRtree of the layout's named routes, built once per layout."""
     import weakref
 
@@ -338,7 +341,7 @@ def _named_routes(layout: Any):
     return entry[1], entry[2], entry[3]
 
 
-def where_unnamed(layout: Any, geom: Any, within: float = 60.0) -> str:
+def where_unnamed(layout: Layout, geom: Any, within: float = 60.0) -> str:
     """Words that place an unnamed route or area: ``off Hauptstraße`` (the nearest named
     street within ``within`` m), else ``at TQ 3265 8155`` (a grid reference)."""
     if geom is None or geom.is_empty:

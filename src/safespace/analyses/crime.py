@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -50,6 +50,9 @@ import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.special import ndtr
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 __all__ = [
     "Concentration",
@@ -64,7 +67,7 @@ __all__ = [
 ]
 
 
-def _incidents(layout: Any, incidents: Any) -> gpd.GeoDataFrame:
+def _incidents(layout: Layout | None, incidents: Any) -> gpd.GeoDataFrame:
     if incidents is not None:
         if isinstance(incidents, gpd.GeoDataFrame):
             if layout is not None and incidents.crs is not None and layout.crs is not None:
@@ -85,7 +88,7 @@ def _incidents(layout: Any, incidents: Any) -> gpd.GeoDataFrame:
 
 
 def snap_incidents(
-    layout: Any,
+    layout: Layout,
     *,
     incidents: Any = None,
     graph: Any = None,
@@ -136,7 +139,7 @@ def snap_incidents(
     )
 
 
-def _walk(layout: Any):
+def _walk(layout: Layout):
     from safespace.analyses.network import walk_network
 
     return walk_network(layout)
@@ -169,7 +172,7 @@ def _edge_frame(g: Any, crs: Any) -> gpd.GeoDataFrame:
 
 
 def segment_crime(
-    layout: Any,
+    layout: Layout,
     *,
     incidents: Any = None,
     graph: Any = None,
@@ -314,7 +317,7 @@ def map_point_counts(incidents: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def crime_by_area(
-    layout: Any,
+    layout: Layout | None,
     *,
     incidents: Any = None,
     rings_m: tuple[float, ...] = (100.0, 250.0, 500.0),

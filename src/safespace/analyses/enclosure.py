@@ -8,8 +8,13 @@ shielding as the share of rays from the point that meet an obstacle within a rad
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import shapely
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 #: Barrier values that close a view and a way out (OSM ``barrier=*``); kerbs, bollards,
 #: gates and guard rails do not.
@@ -18,7 +23,7 @@ ENCLOSING_BARRIERS = frozenset({"wall", "fence", "hedge", "retaining_wall", "cit
 ENCLOSING_PLANTING = frozenset({"shrub", "scrub", "shrubbery", "hedge"})
 
 
-def enclosing_obstacles(layout) -> np.ndarray:
+def enclosing_obstacles(layout: Layout) -> np.ndarray:
     """The layout's obstacles that enclose: building footprints, walls, fences and hedges
     (:data:`ENCLOSING_BARRIERS`) and dense planting (:data:`ENCLOSING_PLANTING`)."""
     parts = []

@@ -73,7 +73,7 @@ cul-de-sac edges
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -86,13 +86,16 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from safespace._geom import inner_points
 from safespace.analyses.network import NetworkTable, table_from_graph, walk_network
 
+if TYPE_CHECKING:
+    from safespace.layout import Layout
+
 # --------------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------------
 
 
 def network_metrics(
-    layout: Any,
+    layout: Layout,
     *,
     within: shapely.Geometry | None = None,
     network: str | nx.MultiGraph = "walk",
@@ -506,7 +509,7 @@ def route_directness(
 # --------------------------------------------------------------------------------------------
 
 
-def _layout_boundary(layout: Any) -> shapely.Geometry | None:
+def _layout_boundary(layout: Layout) -> shapely.Geometry | None:
     b = getattr(layout, "boundary", None)
     if b is None or len(b) == 0:
         return None
@@ -514,7 +517,7 @@ def _layout_boundary(layout: Any) -> shapely.Geometry | None:
     return None if shapely.is_empty(geom) else geom
 
 
-def _origins(layout: Any) -> np.ndarray:
+def _origins(layout: Layout) -> np.ndarray:
     ent = getattr(layout, "entrances", None)
     bld = getattr(layout, "buildings", None)
     pts = []

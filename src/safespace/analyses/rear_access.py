@@ -39,7 +39,7 @@ Rear routes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -49,6 +49,9 @@ import shapely.ops
 
 from safespace._classify import DWELLINGS, FOOT_ONLY, dwelling_mask
 from safespace.errors import InputError
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 __all__ = [
     "DWELLINGS",
@@ -88,7 +91,7 @@ class RouteFlanks:
     samples: gpd.GeoDataFrame
 
 
-def building_fronts(layout: Any, *, street_search_m: float = 60.0) -> pd.DataFrame:
+def building_fronts(layout: Layout, *, street_search_m: float = 60.0) -> pd.DataFrame:
     """The front point of every building, from its entrances or the nearest street.
 
     Parameters
@@ -172,7 +175,7 @@ def building_fronts(layout: Any, *, street_search_m: float = 60.0) -> pd.DataFra
 
 
 def route_flanks(
-    layout: Any,
+    layout: Layout,
     *,
     spacing: float = 5.0,
     look_m: float = 30.0,
@@ -277,7 +280,7 @@ def route_flanks(
 
 
 def rear_access(
-    layout: Any,
+    layout: Layout,
     *,
     spacing: float = 5.0,
     look_m: float = 30.0,
@@ -423,7 +426,7 @@ def flag_runs(
 # --------------------------------------------------------------------------------------------
 
 
-def _foot_chains(layout: Any) -> gpd.GeoDataFrame:
+def _foot_chains(layout: Layout) -> gpd.GeoDataFrame:
     """Foot-only routes merged into chains between junctions, with the ways they run along."""
     fr = layout.foot_routes
     empty = gpd.GeoDataFrame(
@@ -470,7 +473,7 @@ def _foot_chains(layout: Any) -> gpd.GeoDataFrame:
     )
 
 
-def _side_barriers(layout: Any) -> np.ndarray:
+def _side_barriers(layout: Layout) -> np.ndarray:
     br = layout.barriers
     if br is None or br.empty:
         return np.empty(0, dtype=object)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import shapely
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 #: Half the width below which a pocket is a sliver along a wall, not a recess (m).
 SLIVER_M = 0.05
@@ -67,6 +72,6 @@ def recesses(buildings, closing: float) -> pd.DataFrame:
     )
 
 
-def building_recesses(layout, *, closing: float = 2.5) -> pd.DataFrame:
+def building_recesses(layout: Layout, *, closing: float = 2.5) -> pd.DataFrame:
     """:func:`recesses` of a layout's buildings (cacheable through ``site.analysis``)."""
     return recesses(layout.buildings, closing)

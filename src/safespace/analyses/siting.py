@@ -31,7 +31,7 @@ brute force over every k-subset).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -51,6 +51,9 @@ from safespace.analyses.travel_time import (
     route_samples,
 )
 from safespace.errors import InputError
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 OBJECTIVES = ("coverage", "median", "center")
 
@@ -282,7 +285,7 @@ def travel_matrix(
 
 
 def candidate_sites(
-    layout: Any,
+    layout: Layout,
     kind: str = "nodes",
     *,
     graph: Any = None,
@@ -372,7 +375,7 @@ def candidate_sites(
     )
 
 
-def _frontage_points(layout, g, quantile):
+def _frontage_points(layout: Layout, g, quantile):
     try:
         from safespace.analyses.space_syntax import angular_segment_analysis
     except ImportError:
@@ -423,7 +426,7 @@ class SitingResult:
 
 
 def siting(
-    layout: Any,
+    layout: Layout,
     k: int = 1,
     objective: str = "coverage",
     *,

@@ -44,6 +44,7 @@ it is the distance at which an observer could recognise what is happening and wh
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -61,6 +62,9 @@ from safespace.analyses._visibility import (
 )
 from safespace.errors import InputError
 
+if TYPE_CHECKING:
+    from safespace.layout import Layout
+
 __all__ = ["GEHL_DISTANCE_SOURCE", "observers", "surveillance_field", "tagged_indoor"]
 
 GEHL_DISTANCE_SOURCE = (
@@ -72,7 +76,7 @@ OBSERVER_OFFSET_M = 0.1  # observers stand just outside the wall, so it does not
 
 
 def observers(
-    layout,
+    layout: Layout,
     *,
     observer_spacing: float = 2.5,
     eye_height: float = 1.6,
@@ -194,7 +198,7 @@ def _point_segment_distance(p: np.ndarray, seg: np.ndarray) -> np.ndarray:
     return np.hypot(*(a + t[:, None] * ab - p).T)
 
 
-def tagged_indoor(layout, samples) -> np.ndarray:
+def tagged_indoor(layout: Layout, samples) -> np.ndarray:
     """Per sample: does it lie on a way tagged indoor or underground?
 
     Reads the ``indoor`` column of ``layout.foot_routes``
@@ -214,7 +218,7 @@ def tagged_indoor(layout, samples) -> np.ndarray:
 
 
 def surveillance_field(
-    layout,
+    layout: Layout,
     *,
     spacing: float = 5.0,
     max_distance: float = 25.0,

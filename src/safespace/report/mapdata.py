@@ -9,12 +9,15 @@ integers), after a topology-preserving simplification. That keeps the Monaco ext
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 
 from safespace.findings import Finding
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 SCALE = 10  # quantisation: integers in decimetres
 SIMPLIFY_M = 0.25  # below what a planner can see at the map's largest useful zoom
@@ -168,7 +171,7 @@ def _names(frame) -> np.ndarray:
     return np.asarray(frame["name"].where(frame["name"].notna(), None), dtype=object)
 
 
-def layout_layers(layout, origin: np.ndarray, crs: Any = None) -> dict[str, Any]:
+def layout_layers(layout: Layout | None, origin: np.ndarray, crs: Any = None) -> dict[str, Any]:
     """The layout's layers as the map's base: buildings, routes, lamps, police premises, ...
 
     Parameters
@@ -248,7 +251,7 @@ def layout_layers(layout, origin: np.ndarray, crs: Any = None) -> dict[str, Any]
 VIEW_LAYERS = ("buildings", "streets", "foot_routes", "pedestrian_areas")
 
 
-def layout_bounds(layout, crs: Any = None) -> np.ndarray | None:
+def layout_bounds(layout: Layout | None, crs: Any = None) -> np.ndarray | None:
     """``[minx, miny, maxx, maxy]`` to frame the layout in ``crs`` (default its own), or None.
 
     The site boundary when there is one; else the buildings and routes (a kilometre-long

@@ -17,10 +17,13 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 HERE = Path(__file__).resolve().parent
 ASSETS = HERE / "assets"
@@ -177,7 +180,7 @@ def report_date(date: Any = None) -> str:
     return str(date)
 
 
-def site_name(layout: Any, provenance: dict[str, Any]) -> str:
+def site_name(layout: Layout | None, provenance: dict[str, Any]) -> str:
     """The site's name: its boundary's name, else the proposal input's file name."""
     if layout is not None and len(layout.boundary) and "name" in layout.boundary:
         names = [n for n in layout.boundary["name"] if isinstance(n, str) and n.strip()]

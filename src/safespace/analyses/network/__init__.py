@@ -37,7 +37,7 @@ a graph with no node and no edge; every analysis reading it then finds nothing r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -68,9 +68,12 @@ from safespace.analyses.network.speeds import (
 )
 from safespace.analyses.network.table import NetworkTable, table_from_graph
 
+if TYPE_CHECKING:
+    from safespace.layout import Layout
+
 
 def walk_network(
-    layout: Any,
+    layout: Layout,
     *,
     snap_tolerance: float = 1.0,
     simplify: bool = True,
@@ -112,7 +115,7 @@ def walk_network(
 
 
 def drive_network(
-    layout: Any,
+    layout: Layout,
     *,
     snap_tolerance: float = 1.0,
     simplify: bool = True,

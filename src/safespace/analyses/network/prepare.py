@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -15,6 +15,9 @@ from safespace.analyses.network.speeds import (
     WALK_SPEED_MPS,
 )
 from safespace.errors import InputError
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 
 def _indoor(lines: gpd.GeoDataFrame, tags: list[dict]) -> np.ndarray:
@@ -29,7 +32,7 @@ def _indoor(lines: gpd.GeoDataFrame, tags: list[dict]) -> np.ndarray:
     )  # fmt: skip
 
 
-def _with_emergency_ways(layout: Any, streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _with_emergency_ways(layout: Layout, streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The streets plus the foot-only ways an emergency vehicle may use."""
     foot = getattr(layout, "foot_routes", None)
     if foot is None or len(foot) == 0:
@@ -56,7 +59,7 @@ def _with_emergency_ways(layout: Any, streets: gpd.GeoDataFrame) -> gpd.GeoDataF
     )
 
 
-def _layer(layout: Any, name: str) -> gpd.GeoDataFrame:
+def _layer(layout: Layout, name: str) -> gpd.GeoDataFrame:
     try:
         frame = getattr(layout, name)
     except AttributeError as exc:
