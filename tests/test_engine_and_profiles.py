@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
 import safespace
 from safespace.errors import ProfileError, RuleError
-from safespace.rules.engine import Param, discover_rules, rule, select_rules
+from safespace.report.figures import shared_analysis
+from safespace.rules.engine import (
+    Feed,
+    Param,
+    SettingsGroup,
+    Site,
+    discover_rules,
+    rule,
+    select_rules,
+)
 from tests.conftest import collection, feature, square
 
 BNG = {"type": "name", "properties": {"name": "EPSG:27700"}}
@@ -241,3 +252,161 @@ def test_a_prefix_of_safespace_is_bound_to_its_area():
         yield from ()
 
     assert filed.area == "sightlines"
+
+
+# --- one analysis cache, settings groups that name their analysis (issue 17, items 2-3) ----
+
+
+def frame_of(layout, *, n=2):
+    CALLS.append(f"frame{n}")
+    return pd.DataFrame({"x": range(n)})
+
+
+def rows_of(layout, *, frame):
+    CALLS.append("rows")
+    return len(frame)
+
+
+def test_cached_results_as_arguments_are_keyed_by_identity(layout):
+    CALLS.clear()
+    site = Site(layout)
+    a = site.analysis(frame_of)
+    assert site.analysis(rows_of, frame=a) == 2
+    assert site.analysis(rows_of, frame=a) == 2
+    assert CALLS == ["frame2", "rows"]  # the second call is the cached one
+    # an equal frame cached under another key is another argument (never a collision)
+    b = site.analysis(frame_of, n=2)  # another key: defaults are not in the key
+    assert b is not a and b.equals(a)
+    site.analysis(rows_of, frame=b)
+    assert CALLS == ["frame2", "rows", "frame2", "rows"]
+    key = next(k for k in site._cache if k[1] == "rows_of")
+    assert "<result of " in repr(key) and "frame_of()>" in repr(key)
+
+
+@pytest.mark.parametrize(
+    "value", [pd.DataFrame({"x": [1]}), [1, 2], {"a": 1}, np.arange(3)], ids=type
+)
+def test_unhashable_arguments_that_are_not_cached_results_are_refused(layout, value):
+    site = Site(layout)
+    with pytest.raises(RuleError, match=r"argument frame= .*unhashable.*not the result"):
+        site.analysis(rows_of, frame=value)
+    assert site.analyses_computed == 0
+
+
+def test_two_long_frames_differing_past_their_repr_never_share_an_entry(layout):
+    # the old fallback keyed unhashable arguments by repr(), which pandas truncates
+    site = Site(layout)
+    long_a = site.analysis(frame_of, n=500)
+    long_b = site.analysis(frame_of, n=501).iloc[:500].copy()
+    long_b.iloc[250, 0] = -1
+    assert repr(long_a) == repr(long_b)
+    with pytest.raises(RuleError):
+        site.analysis(rows_of, frame=long_b)  # not a cached result: refused, not confused
+
+
+def grid_of(layout, *, spacing, occlude):
+    CALLS.append(f"grid{spacing}")
+    return {"spacing": spacing, "occlude": occlude}
+
+
+def table_of(layout, *, grid, step):
+    CALLS.append("table")
+    return (grid["spacing"], step)
+
+
+GRID_GROUP = SettingsGroup(
+    "test_grid",
+    {
+        "spacing_m": Param(3.0, "m", "grid spacing", "test [unverified]"),
+        "occlusion": Param(True, "", "shadows", "test"),
+        "step_m": Param(50.0, "m", "table step", "test"),
+    },
+    {
+        "grid": Feed(grid_of, {"spacing_m": "spacing", "occlusion": "occlude"}),
+        "table": Feed(table_of, {"step_m": "step"}, {"grid": "grid"}),
+    },
+)
+
+
+@rule("XX030", "Reads the test grid", "lighting", settings=[GRID_GROUP])
+def reads_test_grid(site):
+    grid = site.shared("test_grid")
+    table = site.shared("test_grid", "table")
+    yield safespace.Metric("cells", grid["spacing"] + table[1])
+
+
+@rule("XX031", "Reads the test grid too", "lighting", settings=[GRID_GROUP])
+def reads_test_grid_too(site):
+    yield safespace.Metric(
+        "same",
+        site.shared("test_grid")
+        is site.analysis(
+            grid_of, spacing=float(site.params["spacing_m"]), occlude=site.params["occlusion"]
+        ),
+    )
+
+
+GROUP_REGISTRY = {r.id: r for r in (reads_test_grid, reads_test_grid_too)}
+
+
+def test_a_settings_group_names_its_analysis_and_the_keyword_arguments(layout, tmp_path):
+    CALLS.clear()
+    path = profile_file(tmp_path, "[settings.test_grid]\nspacing_m = 2\nstep_m = 10\n")
+    prof = safespace.load_profile(path, GROUP_REGISTRY)
+    result = safespace.assess(layout, profile=prof, registry=GROUP_REGISTRY)
+    assert not result.failures
+    assert result.metrics["lighting"] == {"cells": 12.0, "same": True}
+    assert CALLS == ["grid2.0", "table"]  # one grid for both rules, the table from it
+    # the assessment's own site (the report's figures) reaches the very same objects
+    assert result.site.settings("test_grid") == {
+        "spacing_m": 2.0,
+        "occlusion": True,
+        "step_m": 10.0,
+    }
+    assert shared_analysis(result, "test_grid") is result.site.shared("test_grid")
+    assert shared_analysis(result, "test_grid", "table") == (2.0, 10.0)
+    assert CALLS == ["grid2.0", "table"]
+    assert shared_analysis(result, "lighting") is None  # no rule reading it ran
+
+
+def test_shared_refuses_what_the_group_does_not_give(layout):
+    site = Site(layout)._for_rule(reads_test_grid).with_params(reads_test_grid.defaults())
+    with pytest.raises(RuleError, match="already sets.*spacing"):
+        site.shared("test_grid", spacing=9.0)
+    with pytest.raises(RuleError, match="no analysis 'nope'"):
+        site.shared("test_grid", "nope")
+    with pytest.raises(RuleError, match="does not read the settings group 'lighting'"):
+        site.shared("lighting")
+    plain = Site(layout)._for_rule(reads_grid).with_params(reads_grid.defaults())
+    with pytest.raises(RuleError, match="feeds no analysis"):
+        plain.shared("grid")  # the older plain-mapping form still shares values only
+
+
+def test_settings_group_checks_its_feeds():
+    with pytest.raises(RuleError, match="not parameters of the group"):
+        SettingsGroup("g", {"a": Param(1.0)}, {"f": Feed(grid_of, {"b": "spacing"})})
+    with pytest.raises(RuleError, match="not feeds of the group"):
+        SettingsGroup("g", {"a": Param(1.0)}, {"f": Feed(table_of, {}, {"grid": "grid"})})
+
+
+def test_builtin_groups_are_the_ones_rules_share():
+    from safespace.rules import lighting, permeability, police_access, sightlines
+
+    reg = discover_rules()
+    readers = {}
+    for rid, r in reg.items():
+        for name, group in r.settings.items():
+            readers.setdefault(name, set()).add(rid)
+            assert group.analyses, f"{rid} reads [settings.{name}], which feeds no analysis"
+    assert readers == {
+        "lighting": {"LT001", "LT002", "LT003", "LT004", "LT006"},
+        "surveillance": {"SL001", "SL004", "SL006", "PM007"},
+        "rear_access": {"PM005", "PM007"},
+        "police_access": {"PA001", "PA002", "PA004", "PA005"},
+    }
+    assert reg["PM007"].settings["surveillance"] is sightlines.SURVEILLANCE
+    assert reg["LT003"].settings["lighting"] is lighting.LIGHTING
+    assert reg["PM005"].settings["rear_access"] is permeability.REAR_ACCESS
+    assert reg["PA005"].settings["police_access"] is police_access.POLICE_ACCESS
+    # no rule module keeps a cache of its own any more
+    assert not hasattr(lighting, "_STRETCH_CACHE")

@@ -7,8 +7,9 @@ import math
 import pytest
 
 import safespace
+from safespace.errors import ProfileError
 from safespace.rules.engine import Site, discover_rules, run_rule
-from safespace.rules.police_access import RULES
+from safespace.rules.police_access import POLICE_ACCESS, RULES
 from tests.conftest import FIXTURES, collection, feature
 from tests.conftest import square as _square
 
@@ -241,10 +242,14 @@ def test_partial_police_layer_makes_far_homes_advisory_and_modelled():
     assert w.rests_on == ["walk_threshold_s", "walk_speed_mps"]
 
 
-def test_walk_threshold_is_a_pa001_parameter_shared_with_pa002():
+def test_walking_assumptions_are_one_settings_group_of_the_walking_rules():
     r = {x.id: x for x in RULES}
-    assert r["PA001"].params["walk_threshold_s"] == r["PA002"].params["walk_threshold_s"]
-    assert r["PA005"].params["walk_threshold_s"] == r["PA002"].params["walk_threshold_s"]
+    walking = ("walk_speed_mps", "route_spacing_m", "walk_threshold_s")
+    for rid in ("PA001", "PA002", "PA004", "PA005"):
+        assert r[rid].settings["police_access"] is POLICE_ACCESS
+        assert all(r[rid].setting_group(p) == "police_access" for p in walking)
+        assert not set(walking) & set(r[rid].params)  # no rule keeps its own copy
+    assert "police_access" not in r["PA003"].settings
     lay = street_scene(feature(point(0, 5), "po1", amenity="police"), homes_at=(40.0, 1900.0))
     # both homes are within 900 s by car (1905 m at 10 m/s); on foot the near one takes
     # (5 + 45 + 10) m / 1.2 m/s = 50 s and the far one (5 + 1905 + 10) / 1.2 = 1600 s
@@ -252,6 +257,36 @@ def test_walk_threshold_is_a_pa001_parameter_shared_with_pa002():
         (s,) = scores(run(lay, "PA001", walk_threshold_s=limit))
         assert s.value == pytest.approx(expected)
         assert s.confidence == pytest.approx(1.0)
+
+
+def test_pa001_score_reads_the_profile_walking_threshold(tmp_path):
+    # the score's walk share follows [settings.police_access], not a constant: 2000 s
+    # brings the far home (1600 s on foot) within a walk, and the score to 100
+    lay = street_scene(feature(point(0, 5), "po1", amenity="police"), homes_at=(40.0, 1900.0))
+    path = tmp_path / "walk.toml"
+    path.write_text(
+        "[profile]\nname = 'walk'\nrules = ['PA001', 'PA002']\n"
+        "[settings.police_access]\n"
+        "walk_threshold_s = { value = 2000.0, unit = 's', source = 'ours' }\n"
+    )
+    prof = safespace.load_profile(path)
+    assert prof.params["PA001"]["walk_threshold_s"] == prof.params["PA002"]["walk_threshold_s"]
+    assert prof.sources["PA005"]["walk_threshold_s"] == "ours"
+    result = safespace.assess(lay, profile=prof)
+    assert result.scores["police_access"].value == pytest.approx(100.0)
+    default = safespace.assess(lay, rules=["PA001", "PA002"])
+    assert default.scores["police_access"].value == pytest.approx(75.0)
+
+
+@pytest.mark.parametrize("rid", ["PA001", "PA002", "PA004", "PA005"])
+def test_old_per_rule_walking_keys_are_refused_naming_the_group(tmp_path, rid):
+    path = tmp_path / "old.toml"
+    path.write_text(f"[rules.{rid}]\nwalk_speed_mps = 1.33\n")
+    with pytest.raises(ProfileError) as info:
+        safespace.load_profile(path)
+    assert info.value.key == f"rules.{rid}.walk_speed_mps"
+    assert "[settings.police_access]" in str(info.value)
+    assert "PA001, PA002, PA004, PA005" in str(info.value)
 
 
 def test_assessable_share_counts_homes_with_a_drive_time():

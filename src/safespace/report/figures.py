@@ -1,15 +1,21 @@
 """Per-area figures for the report: the registry rule areas add theirs to, and rendering.
 
 A figure function takes the :class:`~safespace.Assessment` and returns a :class:`Figure`
-(or None when it has nothing to show, e.g. its analysis did not run). It should reuse the
-rules' cached analyses through ``assessment.analysis(func, **kwargs)``. Register it once, at
-import time of the module that defines the area's rules::
+(or None when it has nothing to show, e.g. its analysis did not run). It reuses the rules'
+cached analyses, never a version of its own: the analysis a settings group feeds through
+:func:`shared_analysis` (the grid the lighting rules read, with the profile's
+``[settings.lighting]``), any other through ``assessment.analysis(func, **kwargs)`` with
+the arguments the rules use. Register it once, at import time of the module that defines
+the area's rules::
 
     from safespace.report import Figure, register_figure
+    from safespace.report.figures import shared_analysis
 
     @register_figure("lighting")
     def illuminance_map(assessment):
-        grid = assessment.analysis(illuminance_grid, spacing=1.0)
+        grid = shared_analysis(assessment, "lighting")
+        if grid is None:  # no lighting rule ran
+            return None
         fig = matplotlib.figure.Figure(figsize=(8, 6))
         ...
         return Figure("Horizontal illuminance", alt="Heat map of ...", image=fig)
@@ -86,6 +92,38 @@ def register_figure(area: str, func: FigureFunc | None = None, *, name: str | No
         return f
 
     return add if func is None else add(func)
+
+
+def shared_analysis(assessment: Any, group: str, feed: str | None = None, **extra: Any) -> Any:
+    """The analysis a settings group feeds, as the assessment's rules computed it.
+
+    The same cached object the rules read (``site.shared(group, feed)`` with the values
+    the rules reading the group ran with): a figure never draws a grid of its own with
+    other settings.
+
+    Parameters
+    ----------
+    assessment
+        A :class:`~safespace.Assessment` (anything with a ``site``).
+    group
+        The settings group: ``lighting``, ``surveillance``, ``rear_access``,
+        ``police_access`` or a rule pack's.
+    feed
+        One of the group's analyses (``"stretches"``); its main one when omitted.
+    **extra
+        The arguments the rules pass that are not settings (``mode="walk",
+        premises="public"`` for the police access field), so the figure reaches the rules'
+        cached result rather than computing another.
+
+    Returns
+    -------
+    The analysis, or None when the assessment has no site or no rule reading the group ran
+    (nothing is computed then).
+    """
+    site = getattr(assessment, "site", None)
+    if site is None or site.settings(group) is None:
+        return None
+    return site.shared(group, feed, **extra)
 
 
 def unregister_figure(area: str, name: str) -> None:

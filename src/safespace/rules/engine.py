@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from types import MappingProxyType
 from typing import Any
 
 import shapely
@@ -58,6 +59,190 @@ class Param:
         return type(self.default)
 
 
+@dataclass(frozen=True)
+class Feed:
+    """One analysis a settings group feeds, and how the group's parameters reach it.
+
+    Parameters
+    ----------
+    func
+        The analysis, called as ``func(layout, **kwargs)`` through the site's cache.
+    kwargs
+        Group parameter name to the keyword argument of ``func`` it sets (``{"spacing_m":
+        "spacing"}``). Values are converted to the parameter's type (a list becomes a
+        tuple, so every argument is hashable).
+    inputs
+        Keyword argument of ``func`` to the name of another feed of the same group whose
+        (cached) result it takes, e.g. ``{"grid": "grid"}``: the stretch table is computed
+        from the group's illuminance grid, keyed by that grid's identity.
+    """
+
+    func: Callable[..., Any]
+    kwargs: Mapping[str, str] = field(default_factory=dict)
+    inputs: Mapping[str, str] = field(default_factory=dict)
+
+
+class SettingsGroup(Mapping[str, Param]):
+    """Parameters several rules share because they read the same analysis.
+
+    A profile sets them once, under ``[settings.NAME]``, for every rule that declares the
+    group (``settings=[GROUP]`` on :func:`rule`), so two rules can never read two different
+    versions of one analysis. The group names the analyses it feeds (:class:`Feed`): a rule
+    gets one with ``site.shared(NAME)`` (the first feed) or ``site.shared(NAME, FEED)``,
+    never by rebuilding the keyword arguments itself.
+
+    The group is a read-only mapping of parameter name to :class:`Param`.
+
+    Parameters
+    ----------
+    name
+        The group's name: the ``GROUP`` of ``[settings.GROUP]``.
+    params
+        Its parameters, by name.
+    analyses
+        The analyses it feeds, by feed name; the first is the group's main analysis.
+        Empty for a group that only shares values.
+    description
+        One sentence on what the group describes (printed in ``docs/profiles.md``).
+
+    Examples
+    --------
+    >>> from safespace.analyses.surveillance import surveillance_field
+    >>> group = SettingsGroup(
+    ...     "my_field",
+    ...     {"spacing_m": Param(5.0, "m", "sample spacing", "safespace convention")},
+    ...     {"field": Feed(surveillance_field, {"spacing_m": "spacing"})},
+    ... )
+    >>> group.arguments(group.feed(), {"spacing_m": 4})
+    {'spacing': 4.0}
+    """
+
+    def __init__(
+        self,
+        name: str,
+        params: Mapping[str, Param],
+        analyses: Mapping[str, Feed] | None = None,
+        *,
+        description: str = "",
+    ) -> None:
+        self.name = name
+        self._params = dict(params)
+        self._analyses = dict(analyses or {})
+        self.description = description
+        for feed_name, feed in self.analyses.items():
+            unknown = set(feed.kwargs) - set(self.params)
+            if unknown:
+                raise RuleError(
+                    f"settings group {name!r}: feed {feed_name!r} maps {sorted(unknown)}, "
+                    "which are not parameters of the group"
+                )
+            missing = set(feed.inputs.values()) - set(self.analyses)
+            if missing:
+                raise RuleError(
+                    f"settings group {name!r}: feed {feed_name!r} takes the result of "
+                    f"{sorted(missing)}, which are not feeds of the group"
+                )
+
+    @property
+    def params(self) -> Mapping[str, Param]:
+        """The group's parameters, by name (read-only)."""
+        return MappingProxyType(self._params)
+
+    @property
+    def analyses(self) -> Mapping[str, Feed]:
+        """The analyses the group feeds, by feed name; the first is the main one."""
+        return MappingProxyType(self._analyses)
+
+    def __getitem__(self, key: str) -> Param:
+        return self._params[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._params)
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def __repr__(self) -> str:
+        return f"SettingsGroup({self.name!r}, params={list(self.params)}, analyses={list(self.analyses)})"
+
+    def feed(self, name: str | None = None) -> Feed:
+        """The feed called ``name``, or the group's main analysis (its first feed).
+
+        Raises
+        ------
+        RuleError
+            The group feeds no analysis, or none of that name.
+        """
+        if not self.analyses:
+            raise RuleError(f"settings group {self.name!r} feeds no analysis")
+        if name is None:
+            return next(iter(self.analyses.values()))
+        if name not in self.analyses:
+            raise RuleError(
+                f"settings group {self.name!r} has no analysis {name!r}; "
+                f"it feeds {', '.join(self.analyses)}"
+            )
+        return self.analyses[name]
+
+    def arguments(self, feed: Feed, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments ``feed`` gets from the group's parameter ``values``.
+
+        Each value is converted to its parameter's type (int, float, bool, str; a list or
+        tuple becomes a tuple), so equal settings always give equal cache keys.
+        """
+        out: dict[str, Any] = {}
+        for pname, kw in feed.kwargs.items():
+            out[kw] = _as_kind(values[pname], self.params[pname])
+        return out
+
+    def same_as(self, other: SettingsGroup) -> bool:
+        """Whether ``other`` is this group: same name, parameters and analyses."""
+        return other is self or (
+            other.name == self.name
+            and dict(other.params) == dict(self.params)
+            and dict(other.analyses) == dict(self.analyses)
+        )
+
+
+def _as_kind(value: Any, param: Param) -> Any:
+    kind = param.kind
+    if kind is list or kind is tuple:
+        return tuple(value)
+    if kind in (int, float, str, bool):
+        return kind(value)
+    return value
+
+
+def _groups_of(
+    settings: Mapping[str, Mapping[str, Param]] | Iterable[SettingsGroup] | None, owner: str
+) -> dict[str, SettingsGroup]:
+    """``settings=`` as given to :func:`rule` or :class:`Rule`, as groups by name.
+
+    A plain mapping of group name to parameters (the older form) becomes a group that
+    feeds no analysis.
+    """
+    if not settings:
+        return {}
+    if isinstance(settings, Mapping):
+        items = list(settings.items())
+    else:
+        items = []
+        for g in settings:
+            if not isinstance(g, SettingsGroup):
+                raise RuleError(
+                    f"{owner}: settings= takes SettingsGroup objects or a mapping of group "
+                    f"name to parameters, not {type(g).__name__}"
+                )
+            items.append((g.name, g))
+    out: dict[str, SettingsGroup] = {}
+    for name, params in items:
+        group = params if isinstance(params, SettingsGroup) else SettingsGroup(name, params)
+        if group.name != name:
+            raise RuleError(f"{owner}: settings group {group.name!r} given as {name!r}")
+        out[name] = group
+    return out
+
+
 #: The id prefixes of safespace's areas: an ``SL`` rule is a sightlines rule, whoever
 #: writes it, so a report's grouping by prefix and by area always agree.
 PREFIX_AREAS = {
@@ -87,12 +272,15 @@ class Rule:
     references: tuple[str, ...] = ()
     description: str = ""
     view: str | None = None
-    settings: Mapping[str, Mapping[str, Param]] = field(default_factory=dict)
+    #: The settings groups the rule reads, by name (a plain mapping of group name to
+    #: parameters is accepted and becomes groups that feed no analysis).
+    settings: Mapping[str, SettingsGroup] = field(default_factory=dict)
     #: A rule that judges a design decision (where to put police premises, how many links
     #: cross the red line): on the existing context its findings are at most advisory.
     proposal_rule: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", _groups_of(self.settings, f"rule {self.id}"))
         for group, params in self.settings.items():
             clash = set(params) & set(self.params)
             if clash:
@@ -145,14 +333,15 @@ def rule(
     params: Mapping[str, Param] | None = None,
     references: Iterable[str] = (),
     view: str | None = None,
-    settings: Mapping[str, Mapping[str, Param]] | None = None,
+    settings: Iterable[SettingsGroup] | Mapping[str, Mapping[str, Param]] | None = None,
     proposal_rule: bool = False,
 ) -> Callable[[Callable[[Site], Iterable[Any]]], Rule]:
     """Make a :class:`Rule` from a check function.
 
-    ``settings`` names groups of parameters shared by several rules (e.g. the lamp and
-    grid assumptions every lighting rule reads): a profile sets them once, under
-    ``[settings.GROUP]``, so rules sharing an analysis can never disagree about it.
+    ``settings`` lists the :class:`SettingsGroup` objects the rule reads (e.g. the lamp and
+    grid assumptions every lighting rule reads, ``safespace.rules.lighting.LIGHTING``): a
+    profile sets them once, under ``[settings.GROUP]``, so rules sharing an analysis can
+    never disagree about it, and the rule gets the analysis with ``site.shared(GROUP)``.
     ``proposal_rule`` marks a rule that judges a design decision: outside the red line (or
     with no red line) its findings are at most advisory (see ``docs/data.md``).
 
@@ -174,7 +363,7 @@ def rule(
             references=tuple(references),
             description=(check.__doc__ or "").strip(),
             view=view,
-            settings={g: dict(p) for g, p in (settings or {}).items()},
+            settings=_groups_of(settings, f"rule {id}"),
             proposal_rule=proposal_rule,
         )
 
@@ -311,12 +500,42 @@ def select_rules(registry: Mapping[str, Rule], selectors: Iterable[str] | None) 
     return [i for i in ids if i in chosen]
 
 
+@dataclass(frozen=True)
+class _Result:
+    """A cache-key part standing for a cached analysis's result passed as an argument.
+
+    It holds the key under which the result is cached: a key names exactly one object in
+    the cache, and the cache keeps that object alive, so this is keying by identity (two
+    equal but distinct frames never share it) with a readable, deterministic spelling.
+    """
+
+    key: tuple
+
+    def __repr__(self) -> str:
+        module, qualname, _ = self.key
+        return f"<result of {module}.{qualname}{self.key[2]!r}>"
+
+
+#: Argument types used in a cache key as they are (by value).
+_PLAIN = (type(None), bool, int, float, complex, str, bytes)
+
+
 class Site:
     """What a rule receives: the layout, its parameters, and the shared analyses.
 
     Analyses are computed lazily and cached for the whole assessment: ``site.analysis(f,
     **kw)`` runs ``f(layout, **kw)`` the first time any rule asks for it and hands every
-    later caller the same object.
+    later caller the same object. ``site.shared(GROUP)`` is the analysis a settings group
+    feeds (:class:`SettingsGroup`), with the keyword arguments made from the group's
+    parameters: the lighting rules and the report's figures reach the same grid that way.
+
+    The cache is the only one: its key is ``(func.__module__, func.__qualname__,
+    ((name, value), ...))`` with the keyword arguments sorted by name. A value is used as
+    it is when it is a number, text, None, a tuple of those or any other hashable object;
+    a result of an analysis in the same cache is keyed by identity (spelled as the key it
+    is cached under; the cache keeps it alive); anything else unhashable (a list, a
+    DataFrame that is not a cached result, an array) is refused with a
+    :class:`~safespace.errors.RuleError`.
     """
 
     def __init__(
@@ -331,21 +550,150 @@ class Site:
         #: the profile's ``[assessment]`` settings (``edge_margin_m``, ...), read-only
         self.assessment: dict[str, Any] = dict(assessment or {})
         self._cache = cache if cache is not None else {}
+        #: the rule this site was handed to (set by :func:`run_rule`), or None
+        self._rule: Rule | None = None
+        #: settings groups the rules run on this cache read, with the values they read
+        #: (shared by every site made from this one, so the assessment's site sees them)
+        self._groups: dict[str, tuple[SettingsGroup, dict[str, Any]]] = {}
+
+    def _derived(self, params: Mapping[str, Any], rule_: Rule | None) -> Site:
+        site = Site(self.layout, self._cache, params, self.assessment)
+        site._rule = rule_
+        site._groups = self._groups
+        return site
 
     def with_params(self, params: Mapping[str, Any]) -> Site:
         """The same site and analysis cache, seen with another rule's parameters."""
-        return Site(self.layout, self._cache, params, self.assessment)
+        return self._derived(params, self._rule)
+
+    def _for_rule(self, rule_: Rule) -> Site:
+        """This site as ``rule_`` sees it; records the settings groups it reads."""
+        site = self._derived(self.params, rule_)
+        for name, group in rule_.settings.items():
+            if name not in self._groups and all(p in self.params for p in group):
+                self._groups[name] = (group, {p: self.params[p] for p in group})
+        return site
 
     def analysis(self, func: Callable[..., Any], /, **kwargs: Any) -> Any:
-        """``func(layout, **kwargs)``, computed once per assessment."""
-        key = (func.__module__, func.__qualname__, tuple(sorted(kwargs.items(), key=str)))
-        try:
-            hash(key)
-        except TypeError:
-            key = (func.__module__, func.__qualname__, repr(sorted(kwargs.items(), key=str)))
+        """``func(layout, **kwargs)``, computed once per assessment.
+
+        Raises
+        ------
+        RuleError
+            An argument is unhashable and not the result of an analysis in this cache.
+        """
+        key = (
+            func.__module__,
+            func.__qualname__,
+            tuple((k, self._key_part(func, k, v)) for k, v in sorted(kwargs.items())),
+        )
         if key not in self._cache:
             self._cache[key] = func(self.layout, **kwargs)
         return self._cache[key]
+
+    def _key_part(self, func: Callable[..., Any], name: str, value: Any) -> Any:
+        if isinstance(value, _PLAIN):
+            return value
+        if isinstance(value, tuple) and all(isinstance(v, _PLAIN) for v in value):
+            return value
+        for key, cached in self._cache.items():
+            if cached is value:
+                return _Result(key)
+        if isinstance(value, tuple):
+            return tuple(self._key_part(func, name, v) for v in value)
+        try:
+            hash(value)
+        except TypeError:
+            raise RuleError(
+                f"analysis {func.__qualname__}: argument {name}= is a "
+                f"{type(value).__name__}, which is unhashable and not the result of a cached "
+                "analysis, so it cannot key the analysis cache; pass a cached analysis's "
+                "result, or a hashable value (a tuple, not a list)"
+            ) from None
+        return value
+
+    def settings(self, group: str) -> dict[str, Any] | None:
+        """The values of a settings group as this site sees them.
+
+        A rule's site has them in its parameters (only for the groups the rule declares);
+        the assessment's own site (the report's figures) sees the values the rules reading
+        the group ran with. None otherwise (e.g. no rule reading the group has run).
+        """
+        found = self._group(group)
+        return None if found is None else dict(found[1])
+
+    def _group(self, name: str) -> tuple[SettingsGroup, dict[str, Any]] | None:
+        # a rule reads only the groups it declares (never one another rule happened to run
+        # first); the assessment's own site sees every group the rules read
+        if self._rule is not None:
+            group = self._rule.settings.get(name)
+        else:
+            group = self._groups[name][0] if name in self._groups else None
+        if group is None:
+            return None
+        if all(p in self.params for p in group):
+            return group, {p: self.params[p] for p in group}
+        if name in self._groups:
+            return group, self._groups[name][1]
+        return None
+
+    def shared(self, group: str | SettingsGroup, feed: str | None = None, /, **extra: Any) -> Any:
+        """The analysis a settings group feeds, computed once per assessment.
+
+        ``site.shared("lighting")`` is ``site.analysis(illuminance_grid, **kw)`` with ``kw``
+        made from the ``[settings.lighting]`` values by the group's :class:`Feed`; ``feed``
+        names another analysis of the group (``site.shared("lighting", "stretches")``).
+        A feed's ``inputs`` are the group's other (cached) analyses. ``extra`` are further
+        keyword arguments that are not settings (``mode="walk"``).
+
+        Parameters
+        ----------
+        group
+            The group's name (on a rule's site, a group the rule declares; on the
+            assessment's own site, one a rule that ran read), or the
+            :class:`SettingsGroup` itself (then its values are this site's parameters,
+            falling back to the group's defaults).
+        feed
+            The feed's name; the group's main analysis when omitted.
+        **extra
+            Keyword arguments the settings do not give.
+
+        Raises
+        ------
+        RuleError
+            The rule does not declare the group (on the assessment's own site: no rule
+            reading it has run), the group feeds no analysis of that name, or ``extra``
+            repeats an argument the settings give.
+        """
+        if isinstance(group, SettingsGroup):
+            found = self._group(group.name)
+            if found is None or not found[0].same_as(group):
+                found = (group, {p: self.params.get(p, group[p].default) for p in group})
+        else:
+            found = self._group(group)
+            if found is None:
+                if self._rule is not None:
+                    raise RuleError(
+                        f"rule {self._rule.id} does not read the settings group {group!r}; "
+                        "declare it with settings=[...] on the rule"
+                    )
+                raise RuleError(f"no rule reading the settings group {group!r} has run here")
+        return self._feed(*found, feed, extra)
+
+    def _feed(
+        self, g: SettingsGroup, values: Mapping[str, Any], feed: str | None, extra: Mapping
+    ) -> Any:
+        f = g.feed(feed)
+        kwargs = g.arguments(f, values)
+        for kw, other in f.inputs.items():
+            kwargs[kw] = self._feed(g, values, other, {})
+        clash = sorted(set(kwargs) & set(extra))
+        if clash:
+            raise RuleError(
+                f"settings group {g.name!r} already sets {clash} of {f.func.__qualname__}; "
+                f"set them under [settings.{g.name}]"
+            )
+        return self.analysis(f.func, **kwargs, **extra)
 
     @property
     def site_polygon(self) -> shapely.Geometry:
@@ -404,7 +752,7 @@ def run_rule(rule_: Rule, site: Site) -> Iterator[Finding | Metric | Score]:
         shapely geometry, text that is not text, a score for another area, ...). The
         assessment records it as that rule's failure; the other rules' results stand.
     """
-    produced = rule_.check(site)
+    produced = rule_.check(site._for_rule(rule_))
     if produced is None:
         return
     if not isinstance(produced, Iterable):

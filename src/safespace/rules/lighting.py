@@ -2,9 +2,10 @@
 routes that must be lit, dusk-to-dawn switching and shaded lamps.
 
 All rules read the shared calculation grid (:func:`~safespace.analyses.lighting_grid.
-illuminance_grid`) through ``site.analysis`` so it is computed once per assessment. The
-lamp, grid and class assumptions (:data:`SETTINGS`) are one shared settings group: a
-profile sets them once under ``[settings.lighting]``, so every rule reads the same grid.
+illuminance_grid`) and the analyses made from it through ``site.shared("lighting", ...)``,
+so each is computed once per assessment. The lamp, grid and class assumptions are one
+settings group, :data:`LIGHTING`: a profile sets them once under ``[settings.lighting]``,
+so every rule (and the report's figures) reads the same grid.
 
 Honest about the data (``docs/data.md``): where the lamp layer is *partial* (an
 OpenStreetMap extract) a route no mapped lamp reaches is unknown, not dark — one data-gap
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import math
 import re
-import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -33,30 +33,25 @@ from safespace.analyses.lighting_grid import (
     LIT_DUSK_TO_DAWN,
     LIT_PART_NIGHT,
     LIT_UNLIT,
+    LOWEST_CLASS,
+    P_CLASSES,
+    _lamps_partial,
+    _route_parts,
+    _substrings,
+    _tag,
+    class_keys,
     entrance_illuminance,
     illuminance_grid,
     indoor_mask,
     lamp_shading,
     layout_lamps,
+    required_classes,
+    stretch_table,
 )
-from safespace.errors import RuleError
 from safespace.findings import Finding, Metric, Score
-from safespace.rules.engine import Param, Site, rule
+from safespace.rules.engine import Feed, Param, SettingsGroup, Site, rule
 
-#: EN 13201-2:2015 P classes: (average Ē, minimum Emin) maintained horizontal illuminance, lx.
-#: [checked] via a published summary of EN 13201-2 (GUIDANCE.md).
-P_CLASSES: dict[str, tuple[float, float]] = {
-    "P1": (15.0, 3.0),
-    "P2": (10.0, 2.0),
-    "P3": (7.5, 1.5),
-    "P4": (5.0, 1.0),
-    "P5": (3.0, 0.6),
-    "P6": (2.0, 0.4),
-}
-
-#: The lowest P class for pedestrian routes (P7 sets no value): a route below it is below
-#: any class a profile could give it, so the finding does not rest on the class choice.
-LOWEST_CLASS = "P6"
+__all__ = ["CLASS_PARAMS", "GRID_PARAMS", "LIGHTING", "LOWEST_CLASS", "P_CLASSES", "RULES"]
 
 EN13201_2 = "EN 13201-2:2015 Road lighting — Performance requirements, P classes [checked]"
 EN13201_3 = "EN 13201-3:2015 Road lighting — Calculation of performance [quoted]"
@@ -97,15 +92,6 @@ CLASS_PARAMS: dict[str, Param] = {
     "stretch_m": Param(50.0, "m", "routes are assessed in stretches of about this length", "safespace convention"),
 }  # fmt: skip
 
-_CLASS_OF_HIGHWAY = {
-    **dict.fromkeys(
-        ("footway", "path", "steps", "cycleway", "bridleway", "track", "corridor"), "footway_class"
-    ),
-    "pedestrian": "pedestrian_class",
-    **dict.fromkeys(("residential", "living_street", "unclassified", "road"), "residential_class"),
-    **dict.fromkeys(("service", "busway"), "service_class"),
-}
-
 #: What each class parameter covers, for messages.
 _CLASS_WHAT = {
     "footway_class": "footways, paths, steps and cycleways",
@@ -119,47 +105,33 @@ _CLASS_WHAT = {
 #: The grid parameters that describe lamps (:func:`layout_lamps` takes them).
 LAMP_PARAMS = tuple(k for k in GRID_PARAMS if k not in ("reach_factor", "tree_occlusion"))
 
+_GRID_KW = {k: k for k in GRID_PARAMS}
+
 #: The lamp, grid and class assumptions every grid-reading rule shares: a profile sets them
-#: once, under ``[settings.lighting]``, so the rules can never read different grids.
-SETTINGS = {"lighting": {**CLASS_PARAMS, **GRID_PARAMS}}
+#: once, under ``[settings.lighting]``, so the rules (and the report) can never read
+#: different grids. ``site.shared("lighting")`` is the grid; the other feeds are the light
+#: at entrances, the shading of each lamp, the lamps themselves and the stretch table.
+LIGHTING = SettingsGroup(
+    "lighting",
+    {**CLASS_PARAMS, **GRID_PARAMS},
+    {
+        "grid": Feed(illuminance_grid, _GRID_KW),
+        "entrances": Feed(entrance_illuminance, _GRID_KW),
+        "shading": Feed(lamp_shading, _GRID_KW),
+        "lamps": Feed(layout_lamps, {k: k for k in LAMP_PARAMS}),
+        "stretches": Feed(stretch_table, {k: k for k in CLASS_PARAMS}, {"grid": "grid"}),
+    },
+    description="the lamp defaults, calculation grid and P class of each kind of route",
+)
+#: The groups the grid-reading rules declare (``settings=``).
+SETTINGS = {"lighting": LIGHTING}
 
 REF_LT = [EN13201_2, EN13201_3, "BS 5489-1:2020 (UK selection of classes) [unverified]"]
 
 
-def _grid_kw(site: Site) -> dict:
-    return {k: site.params[k] for k in GRID_PARAMS}
-
-
-def _lamp_kw(site: Site) -> dict:
-    """The grid parameters :func:`layout_lamps` takes (heights, fluxes, maintenance)."""
-    return {k: site.params[k] for k in LAMP_PARAMS}
-
-
-def _grid(site: Site):
-    return site.analysis(illuminance_grid, **_grid_kw(site))
-
-
-def _class_name(site: Site, key: str) -> str:
-    name = str(site.params[key]).strip().upper()
-    if name not in P_CLASSES:
-        raise RuleError(f"parameter {key}={site.params[key]!r} is not one of {sorted(P_CLASSES)}")
-    return name
-
-
-def _class_keys(grid) -> np.ndarray:
-    """The class parameter (``footway_class``, ...) each grid point's P class comes from."""
-    hw = grid["highway"].to_numpy(dtype=object)
-    key = np.array([_CLASS_OF_HIGHWAY.get(h or "", "main_road_class") for h in hw], dtype=object)
-    kind = grid["kind"].to_numpy(dtype=object)
-    key = np.where(kind == "parking", "parking_class", key)
-    return np.where(kind == "pedestrian_area", "pedestrian_class", key)
-
-
 def _required_class(site: Site, grid) -> np.ndarray:
     """The P class name each grid point needs, from its kind and highway."""
-    key = _class_keys(grid)
-    names = {k: _class_name(site, k) for k in set(key)}
-    return np.array([names[k] for k in key], dtype=object)
+    return required_classes(class_keys(grid), site.params)
 
 
 def _best_class_met(e_avg: float, e_min: float) -> str | None:
@@ -168,195 +140,6 @@ def _best_class_met(e_avg: float, e_min: float) -> str | None:
         if e_avg >= avg - 1e-9 and e_min >= low - 1e-9:
             return name
     return None
-
-
-def _lamps_partial(layout, origins) -> np.ndarray:
-    """Per origin: is the lamp layer partial there (a missing lamp is unknown)?"""
-    return ~layout.complete_mask("lamps", origins)
-
-
-def _route_parts(layout) -> tuple[np.ndarray, np.ndarray]:
-    """All parts of the foot routes and, per route, the index of its first part.
-
-    The grid's (``feature``, ``part``) of a route point is part ``first[feature] + part``.
-    """
-    parts, line_of = shapely.get_parts(layout.foot_routes.geometry.values, return_index=True)
-    first = np.searchsorted(line_of, np.arange(len(layout.foot_routes)))
-    return parts, first
-
-
-def _route_parts(layout) -> tuple[np.ndarray, np.ndarray]:
-    """All parts of the foot routes and, per route, the index of its first part.
-
-    The grid's (``feature``, ``part``) of a route point is part ``first[feature] + part``.
-    """
-    parts, line_of = shapely.get_parts(layout.foot_routes.geometry.values, return_index=True)
-    first = np.searchsorted(line_of, np.arange(len(layout.foot_routes)))
-    return parts, first
-
-
-def _substrings(lines: np.ndarray, a0: np.ndarray, a1: np.ndarray) -> np.ndarray:
-    """``shapely.ops.substring(lines[k], a0[k], a1[k])`` for every k, vectorised.
-
-    The same construction as shapely's: the point at ``a0``, the vertices strictly between
-    ``a0`` and ``a1`` along the line, the point at ``a1``. Pieces outside the case
-    0 ≤ a0 < a1, a0 < length fall back to shapely. O(Σ vertices of the lines).
-    """
-    lines = np.asarray(lines, dtype=object)
-    a0 = np.asarray(a0, dtype=float)
-    a1 = np.asarray(a1, dtype=float)
-    k = lines.size
-    out = np.empty(k, dtype=object)
-    if k == 0:
-        return out
-    length = shapely.length(lines)
-    easy = (a0 >= 0) & (a0 < a1) & (a0 < length)
-    for i in np.flatnonzero(~easy):
-        out[i] = shapely.ops.substring(lines[i], a0[i], a1[i])
-    ids = np.flatnonzero(easy)
-    if ids.size == 0:
-        return out
-    ls = lines[ids]
-    p0 = shapely.get_coordinates(shapely.line_interpolate_point(ls, a0[ids]))
-    p1 = shapely.get_coordinates(shapely.line_interpolate_point(ls, a1[ids]))
-    xy, owner = shapely.get_coordinates(ls, return_index=True)
-    nv = np.bincount(owner, minlength=ids.size)
-    first = np.cumsum(nv) - nv
-    seg = np.zeros(owner.size)
-    same = owner[1:] == owner[:-1]
-    d = xy[1:] - xy[:-1]
-    seg[1:] = np.where(same, np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2), 0.0)
-    # distance along the line of each vertex (sequential sums, as shapely's loop)
-    cum = np.cumsum(seg)
-    cum = cum - cum[first][owner]
-    last = np.r_[~same, True]  # a line's last vertex is never an interior one
-    keep = ~last & (cum > a0[ids][owner]) & (cum < a1[ids][owner])
-    n = ids.size
-    cx = np.concatenate([p0[:, 0], xy[keep, 0], p1[:, 0]])
-    cy = np.concatenate([p0[:, 1], xy[keep, 1], p1[:, 1]])
-    who = np.concatenate([np.arange(n), owner[keep], np.arange(n)])
-    pos = np.concatenate([np.full(n, -1), np.flatnonzero(keep), np.full(n, owner.size)])
-    order = np.lexsort((pos, who))
-    out[ids] = shapely.linestrings(np.column_stack([cx[order], cy[order]]), indices=who[order])
-    return out
-
-
-# --- the stretch table ---------------------------------------------------------------------
-
-#: Stretch tables already computed, by id of the (cached, shared) grid they came from.
-_STRETCH_CACHE: dict[int, tuple[weakref.ref, tuple, pd.DataFrame]] = {}
-
-
-def _stretches(site: Site, grid) -> pd.DataFrame:
-    """Grid points grouped into stretches (route parts cut into ≈ stretch_m pieces; areas
-    whole), with per-stretch Ē, Emin, U0, mean/min E_sc, class, length and assessability.
-
-    Only outdoor points inside the site count (indoor and underground ways and areas,
-    :func:`~safespace.analyses.lighting_grid.indoor_mask`, are left out). A stretch is *not
-    assessable* (``gap``) when the lamp layer is partial for its origin, it is not tagged
-    ``lit=no``/``disused``, and no mapped lamp reaches it or some of its points get light
-    from none: its lamps are unknown there, not absent.
-    In a complete lamp layer a stretch without a lamp is measured darkness. Computed once
-    per grid and class settings (LT001 and LT003 share it); the result also carries the
-    stretch geometry (``geometry`` column, route stretches and whole areas).
-    """
-    key = (float(site.params["stretch_m"]),) + tuple(
-        str(site.params[k]) for k in CLASS_PARAMS if k.endswith("_class")
-    )
-    hit = _STRETCH_CACHE.get(id(grid))
-    if hit is not None and hit[0]() is grid and hit[1] == key:
-        return hit[2]
-    agg = _stretch_table(site, grid)
-    for k in [k for k, v in _STRETCH_CACHE.items() if v[0]() is None]:
-        del _STRETCH_CACHE[k]
-    _STRETCH_CACHE[id(grid)] = (weakref.ref(grid), key, agg)
-    return agg
-
-
-def _stretch_table(site: Site, grid) -> pd.DataFrame:
-    keep = grid["in_site"].to_numpy(dtype=bool) & ~grid["indoor"].to_numpy(dtype=bool)
-    g = grid[keep].copy()
-    if g.empty:
-        return pd.DataFrame()
-    g["cls_key"] = _class_keys(g)
-    g["cls"] = _required_class(site, g)
-    layout = site.layout
-    step = float(site.params["stretch_m"])
-    is_route = (g["kind"] == "route").to_numpy()
-    part_len = np.zeros(len(g))
-    parts = first = None
-    if is_route.any():
-        parts, first = _route_parts(layout)
-        pid = first[g["feature"].to_numpy()[is_route]] + g["part"].to_numpy()[is_route]
-        part_len[is_route] = shapely.length(parts)[pid]
-    n_st = np.maximum(1, np.round(part_len / step)).astype(np.int64)
-    along = g["along"].to_numpy(dtype=float)
-    idx = np.where(
-        is_route,
-        np.minimum(
-            (np.nan_to_num(along) / np.maximum(part_len, 1e-9) * n_st).astype(np.int64), n_st - 1
-        ),
-        0,
-    )
-    g["stretch"] = idx
-    g["a0"] = np.where(is_route, idx * part_len / n_st, np.nan)
-    g["a1"] = np.where(is_route, (idx + 1) * part_len / n_st, np.nan)
-    keys = ["kind", "fid", "feature", "part", "stretch"]
-    agg = g.groupby(keys, sort=True).agg(
-        E_avg=("E_h", "mean"), E_min=("E_h", "min"), Esc_avg=("E_sc", "mean"),
-        Esc_min=("E_sc", "min"), lamps=("lamps_in_reach", "max"), cls=("cls", "first"),
-        cls_key=("cls_key", "first"), highway=("highway", "first"), lit=("lit", "first"),
-        origin=("origin", "first"), name=("name", "first"), a0=("a0", "first"),
-        a1=("a1", "first"), n=("E_h", "size"),
-        ph=("lamps_assumed_photometry", "max"), ht=("lamps_assumed_height", "max"),
-        fx=("lamps_assumed_flux", "max"),
-    ).reset_index()  # fmt: skip
-    agg["length_m"] = agg["a1"] - agg["a0"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        agg["U0"] = np.where(agg["E_avg"] > 0, agg["E_min"] / agg["E_avg"], 0.0)
-    req = agg["cls"].map({c: v for c, v in P_CLASSES.items()})
-    agg["req_avg"] = [v[0] for v in req]
-    agg["req_min"] = [v[1] for v in req]
-    for col in ("lit", "name", "highway"):
-        agg[col] = pd.Series([_tag(v) for v in agg[col]], dtype=object, index=agg.index)
-    partial = _lamps_partial(layout, agg["origin"].to_numpy(dtype=object))
-    unlit = agg["lit"].isin(LIT_UNLIT).to_numpy()
-    no_lamp = (agg["lamps"] == 0).to_numpy()
-    agg["partial"] = partial
-    # in partial data a stretch is known only where the mapped lamps light all of it: a
-    # point no mapped lamp lights may have a lamp that is not mapped
-    agg["gap"] = partial & ~unlit & (no_lamp | (agg["E_min"] <= 0.0).to_numpy())
-    agg["gap_no_lamp"] = agg["gap"] & no_lamp
-    agg["assessable"] = ~agg["gap"]
-    agg["meets"] = (agg["E_avg"] >= agg["req_avg"] - 1e-9) & (agg["E_min"] >= agg["req_min"] - 1e-9)
-    low_avg, low_min = P_CLASSES[LOWEST_CLASS]
-    agg["fails_all"] = (agg["E_avg"] < low_avg - 1e-9) | (agg["E_min"] < low_min - 1e-9)
-    # measured: no lamp reaches it (a complete layer, or tagged unlit), or every lamp in
-    # reach has its photometry and height given in a complete layer
-    assumed = (agg["ph"] > 0) | (agg["ht"] > 0) | (agg["fx"] > 0)
-    agg["modelled"] = ~no_lamp & (assumed.to_numpy() | partial)
-    # where each stretch lies: a piece of its route part, or the whole area
-    geom = np.empty(len(agg), dtype=object)
-    kind = agg["kind"].to_numpy(dtype=object)
-    feat = agg["feature"].to_numpy()
-    r = kind == "route"
-    if r.any():
-        pid = first[feat[r]] + agg["part"].to_numpy()[r]
-        geom[r] = _substrings(parts[pid], agg["a0"].to_numpy()[r], agg["a1"].to_numpy()[r])
-    for k, layer in (("parking", layout.parking), ("pedestrian_area", layout.pedestrian_areas)):
-        sel = kind == k
-        if sel.any():
-            geom[sel] = layer.geometry.values[feat[sel]]
-    agg["geometry"] = geom
-    return agg
-
-
-def _tag(value) -> str | None:
-    """A tag value as text, or None for a missing one (never NaN)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _by_route(sel: pd.DataFrame, extra: list[str] | None = None) -> list[np.ndarray]:
@@ -669,7 +452,7 @@ def _km(metres: float) -> str:
     "Route stretches below their EN 13201 P class",
     "lighting",
     principles=["natural_surveillance"],
-    settings=SETTINGS,
+    settings=[LIGHTING],
     references=REF_LT,
 )
 def p_class(site: Site) -> Iterator[Finding | Metric | Score]:
@@ -678,7 +461,7 @@ def p_class(site: Site) -> Iterator[Finding | Metric | Score]:
     failing stretches are one finding per tier (MultiLineString, worst figures, per-stretch
     list): below every P class (rests on no class choice) or below only the class chosen.
     Stretches no mapped lamp reaches in a partial lamp layer are one data-gap finding."""
-    st = _stretches(site, _grid(site))
+    st = site.shared("lighting", "stretches")
     if st.empty:
         yield Metric("assessable_share", None, "ratio")
         yield Metric("lit_route_share", None, "ratio")
@@ -738,7 +521,7 @@ def p_class(site: Site) -> Iterator[Finding | Metric | Score]:
         "min_length_m": Param(6.0, "m", "report dark runs at least this long", UNVERIFIED),
         "long_dark_m": Param(25.0, "m", "a dark run this long is a medium finding", UNVERIFIED),
     },
-    settings=SETTINGS,
+    settings=[LIGHTING],
     references=REF_LT,
 )
 def dark_spots(site: Site) -> Iterator[Finding | Metric]:
@@ -746,7 +529,7 @@ def dark_spots(site: Site) -> Iterator[Finding | Metric]:
     below the Emin of the route's P class; reported with their length. Cross-sections no
     mapped lamp reaches in a partial lamp layer (not tagged unlit) are unknown and end a
     run; indoor and underground ways are left out."""
-    grid = _grid(site)
+    grid = site.shared("lighting")
     keep = (
         grid["in_site"].to_numpy(dtype=bool)
         & (grid["kind"] == "route").to_numpy()
@@ -756,7 +539,7 @@ def dark_spots(site: Site) -> Iterator[Finding | Metric]:
     if g.empty:
         yield Metric("dark_spot_length_m", 0.0, "m")
         return
-    g = g.assign(cls=_required_class(site, g), cls_key=_class_keys(g))
+    g = g.assign(cls=_required_class(site, g), cls_key=class_keys(g))
     rows = g.groupby(["feature", "part", "along"], sort=True).agg(
         E=("E_h", "min"), lamps=("lamps_in_reach", "max"), cls=("cls", "first"),
         cls_key=("cls_key", "first"), fid=("fid", "first"), lit=("lit", "first"),
@@ -981,7 +764,7 @@ def _lamp_assumptions_point(site: Site, row) -> list[str]:
         "check_entrances": Param(True, "", "check building entrances", "safespace convention"),
         "check_parking": Param(True, "", "check parking areas", "safespace convention"),
     },  # fmt: skip
-    settings=SETTINGS,
+    settings=[LIGHTING],
     references=[ROMBAUTS, EN13201_3, "EN 13201-2 SC classes [unverified]"],
 )
 def facial_recognition(site: Site) -> Iterator[Finding | Metric]:
@@ -994,7 +777,7 @@ def facial_recognition(site: Site) -> Iterator[Finding | Metric]:
     reaches are LT001's data gap."""
     thr = float(site.params["min_esc_lx"])
     lower = min(float(site.params["min_esc_lower_lx"]), thr)
-    st = _stretches(site, _grid(site))
+    st = site.shared("lighting", "stretches")
     n = 0
     if not st.empty:
         want = []
@@ -1009,7 +792,7 @@ def facial_recognition(site: Site) -> Iterator[Finding | Metric]:
             n += 1
             yield _face_rows_finding(site, [tuples[i] for i in pos], thr, lower)
     if site.params["check_entrances"]:
-        ent = site.analysis(entrance_illuminance, **_grid_kw(site))
+        ent = site.shared("lighting", "entrances")
         ent = ent[(ent["kind"] == "entrance") & ent["in_site"].astype(bool)]
         partial = _lamps_partial(site.layout, ent["origin"].to_numpy(dtype=object))
         below = ent["E_sc"].to_numpy(dtype=float) < thr
@@ -1118,7 +901,7 @@ def facial_recognition(site: Site) -> Iterator[Finding | Metric]:
             True, "", "public police entrances must be lit", "safespace convention [unverified]"
         ),
     },  # fmt: skip
-    settings=SETTINGS,
+    settings=[LIGHTING],
     references=[OSM_LIT, "Secured by Design, residential guide, scenario 5 [checked]"],
 )
 def must_be_lit(site: Site) -> Iterator[Finding | Metric]:
@@ -1127,7 +910,7 @@ def must_be_lit(site: Site) -> Iterator[Finding | Metric]:
     within reach is a finding only where the lamp layer is complete (a drawing): in partial
     data it is a data gap (LT001's, LT003's for entrances). Indoor and underground ways are
     left out."""
-    grid = _grid(site)
+    grid = site.shared("lighting")
     must = set(site.params["must_light_highways"])
     footpaths = set(site.params["footpath_highways"])
     g = grid[grid["in_site"].to_numpy(dtype=bool) & ~grid["indoor"].to_numpy(dtype=bool)]
@@ -1224,7 +1007,7 @@ def must_be_lit(site: Site) -> Iterator[Finding | Metric]:
                 rests_on=["parking_must_be_lit"],
             )
     if site.params["police_entrance_must_be_lit"]:
-        ent = site.analysis(entrance_illuminance, **_grid_kw(site))
+        ent = site.shared("lighting", "entrances")
         pol = ent[(ent["kind"] == "police") & (ent["E_h"] <= 0.0)]
         partial = _lamps_partial(layout, pol["origin"].to_numpy(dtype=object))
         for row in pol[~partial].itertuples():
@@ -1322,7 +1105,7 @@ def dusk_to_dawn(site: Site) -> Iterator[Finding | Metric]:
             UNVERIFIED,
         ),
     },  # fmt: skip
-    settings=SETTINGS,
+    settings=[LIGHTING],
     references=[EN13201_3],
 )
 def shaded_lamps(site: Site) -> Iterator[Finding | Metric]:
@@ -1331,11 +1114,11 @@ def shaded_lamps(site: Site) -> Iterator[Finding | Metric]:
     is inside a tree crown lights nothing whatever the threshold: measured, resting on no
     threshold. Otherwise the share depends on the lamp's photometry and the heights of what
     blocks it (modelled where assumed) and on ``max_blocked_share``."""
-    sh = site.analysis(lamp_shading, **_grid_kw(site))
+    sh = site.shared("lighting", "shading")
     if sh.empty:
         yield Metric("shaded_lamps", 0)
         return
-    _, frame = site.analysis(layout_lamps, **_lamp_kw(site))
+    _, frame = site.shared("lighting", "lamps")
     boundary = site.layout.site
     in_site = shapely.intersects(sh.geometry.values, boundary) if boundary is not None else True
     hit = in_site & (sh["blocked_share"] > site.params["max_blocked_share"]).to_numpy()

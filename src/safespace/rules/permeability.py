@@ -11,10 +11,13 @@ side: ``rules/secured_by_design.toml`` and ``rules/connectivity.toml`` give oppo
 severities to the same findings (see ``docs/permeability.md``).
 
 Shared analyses, each computed once per assessment through ``site.analysis``: the walk
-network, the drive network, the network metrics (on the cached walk network), the route
-flanks (:func:`~safespace.analyses.rear_access.route_flanks`, PM005 and PM007, set once
-under ``[settings.rear_access]``), and one angular segment analysis
-(PM008). Findings are restricted to the site polygon (the boundary, or the layout's extent).
+network, the drive network, the network metrics (on the cached walk network) and one
+angular segment analysis (PM008). The route flanks
+(:func:`~safespace.analyses.rear_access.route_flanks`, PM005 and PM007) are the analysis
+of the settings group :data:`REAR_ACCESS` (``[settings.rear_access]``), read with
+``site.shared("rear_access")``; PM007 reads the surveillance field with
+``site.shared("surveillance")``. Findings are restricted to the site polygon (the boundary,
+or the layout's extent).
 
 Score: no PM rule yields its own score (a rule cannot see the others' findings), so the
 permeability score is the assessment's standard one: 100 less 15 / 8 / 3 per high / medium /
@@ -43,14 +46,18 @@ from safespace.analyses.network_metrics import (
     network_blocks,
     network_metrics,
 )
-from safespace.analyses.rear_access import FOOT_ONLY, building_fronts, flag_runs, rear_runs
-from safespace.analyses.rear_access import route_flanks as _route_flanks
-from safespace.analyses.surveillance import surveillance_field
+from safespace.analyses.rear_access import (
+    FOOT_ONLY,
+    building_fronts,
+    flag_runs,
+    rear_runs,
+    route_flanks,
+)
 from safespace.errors import RuleError
 from safespace.findings import SEVERITIES, Finding, Metric
-from safespace.rules.engine import Param, Site, rule
-from safespace.rules.sightlines import SETTINGS as SIGHTLINE_SETTINGS
+from safespace.rules.engine import Feed, Param, SettingsGroup, Site, rule
 from safespace.rules.sightlines import (
+    SURVEILLANCE,
     assessable_region,
     indoor_of,
     near_data_edge,
@@ -125,11 +132,26 @@ FLANK_PARAMS: dict[str, Param] = {
     "street_search_m": Param(60.0, "m", "a building with no entrance faces the nearest street within this distance", UNVERIFIED),
 }  # fmt: skip
 
-#: PM007 reads the surveillance field through the sightlines rules' shared settings group
-#: (``[settings.surveillance]``), so the field is one analysis whichever rules run.
-SURVEILLANCE = {"surveillance": SIGHTLINE_SETTINGS["surveillance"]}
-#: The route-flank analysis PM005 and PM007 share: one settings group, ``[settings.rear_access]``.
-REAR_ACCESS = {"rear_access": FLANK_PARAMS}
+#: The route-flank analysis PM005 and PM007 share: one settings group,
+#: ``[settings.rear_access]``, read with ``site.shared("rear_access")``. (PM007 also reads
+#: the sightlines rules' group :data:`~safespace.rules.sightlines.SURVEILLANCE`, so the
+#: field is one analysis whichever rules run.)
+REAR_ACCESS = SettingsGroup(
+    "rear_access",
+    FLANK_PARAMS,
+    {
+        "flanks": Feed(
+            route_flanks,
+            {
+                "flank_spacing_m": "spacing",
+                "look_m": "look_m",
+                "front_angle_deg": "front_angle",
+                "street_search_m": "street_search_m",
+            },
+        )
+    },
+    description="the buildings and barriers flanking each foot-only route (rear access)",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,17 +178,6 @@ def _walk_table(site: Site):
 
 def _metrics(site: Site) -> dict:
     return site.analysis(network_metrics, network=_walk(site), min_block_width_m=SLIVER_WIDTH_M)
-
-
-def _flanks(site: Site):
-    p = site.params
-    return site.analysis(
-        _route_flanks,
-        spacing=float(p["flank_spacing_m"]),
-        look_m=float(p["look_m"]),
-        front_angle=float(p["front_angle_deg"]),
-        street_search_m=float(p["street_search_m"]),
-    )
 
 
 def walk_angular(layout: Any, *, graph: nx.MultiGraph, radius: float, split: str):
@@ -536,7 +547,7 @@ def boundary_connections(site: Site) -> Iterator[Finding | Metric]:
     references=[SBD_REAR, JOHNSON_BOWERS],
     proposal_rule=True,
     view=SBD,
-    settings=REAR_ACCESS,
+    settings=[REAR_ACCESS],
 )  # fmt: skip
 def rear_routes(site: Site) -> Iterator[Finding | Metric]:
     """Foot routes flanked by dwellings whose fronts (entrances, or the side facing the
@@ -544,7 +555,7 @@ def rear_routes(site: Site) -> Iterator[Finding | Metric]:
     sev = _check_severity(site)
     p = site.params
     runs = rear_runs(
-        _flanks(site),
+        site.shared("rear_access"),
         min_length_m=float(p["min_length_m"]),
         max_gap_m=float(p["max_gap_m"]),
         crs=site.layout.crs,
@@ -766,12 +777,7 @@ def _overlooked_by_field(site: Site, flanks) -> np.ndarray | None:
     """Whether a building overlooks each flank sample, from the surveillance field (the
     entrance-distance fallback runs when this gives None)."""
     p = site.params
-    field = site.analysis(
-        surveillance_field,
-        spacing=float(p["spacing_m"]),
-        max_distance=float(p["max_distance_m"]),
-        max_floor=int(p["max_floor"]),
-    )
+    field = site.shared("surveillance")
     field = field[(field["kind"] == "route").to_numpy()]
     s = flanks.samples
     if len(s) == 0 or len(field) == 0:
@@ -826,7 +832,7 @@ def _overlooked_by_entrances(layout: Any, flanks, distance: float) -> np.ndarray
     },
     references=[SBD_REAR, ISO],
     view=SBD,
-    settings={**REAR_ACCESS, **SURVEILLANCE},
+    settings=[REAR_ACCESS, SURVEILLANCE],
 )  # fmt: skip
 def unobserved_alleys(site: Site) -> Iterator[Finding | Metric]:
     """Foot-only routes closed in on both sides by buildings or walls (alleys) that no
@@ -834,7 +840,7 @@ def unobserved_alleys(site: Site) -> Iterator[Finding | Metric]:
     entrance facing the alley nearby."""
     sev = _check_severity(site)
     p = site.params
-    fl = _flanks(site)
+    fl = site.shared("rear_access")
     s = fl.samples
     enc = float(p["enclosed_m"])
     closed = np.ones(len(s), dtype=bool)

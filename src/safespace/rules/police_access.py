@@ -16,6 +16,13 @@ Honesty about the data (``docs/data.md``):
   instead of one finding per route;
 * PA003 and PA005 judge design decisions (``proposal_rule``): only premises inside a red line
   are proposed.
+
+The walking speed, the spacing of route samples and the walking threshold are one settings
+group, :data:`POLICE_ACCESS` (``[settings.police_access]``), read by PA001 (its score's
+walk share), PA002, PA004 and PA005: every rule walks at the same speed and the score and
+the walking findings use the same threshold. The group feeds the travel-time field
+(``site.shared("police_access", mode=..., premises=...)``) and the siting analysis
+(``site.shared("police_access", "siting", ...)``).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import shapely
 from safespace._classify import FOOT_ONLY, LIT_ON
 from safespace._geom import inner_points
 from safespace.analyses.network import DRIVE_SPEED_KMH, EMERGENCY_PEDESTRIAN_SPEED_KMH
+from safespace.analyses.siting import siting
 from safespace.analyses.travel_time import (
     WALK_SPEED_MPS,
     _substrings,
@@ -40,7 +48,7 @@ from safespace.analyses.travel_time import (
 )
 from safespace.errors import InputError
 from safespace.findings import Finding, Metric, Score
-from safespace.rules.engine import Param, Site, rule
+from safespace.rules.engine import Feed, Param, SettingsGroup, Site, rule
 
 COE_237 = (
     "Council of Europe Congress of Local and Regional Authorities, Resolution 237 (2007) on "
@@ -70,14 +78,40 @@ RESOLVE_PHONES = (
 #: Speed the pedestrian-street assumption is checked against: the OSRM residential speed.
 _CHECK_SPEED_KMH = DRIVE_SPEED_KMH["residential"]
 
-_WALK = Param(
-    WALK_SPEED_MPS, "m/s", "walking speed (routes on foot and access legs)", WALK_SPEED_SRC
+#: The walking assumptions every PA rule that walks shares (one settings group).
+WALK_PARAMS: dict[str, Param] = {
+    "walk_speed_mps": Param(
+        WALK_SPEED_MPS, "m/s", "walking speed (routes on foot and access legs)", WALK_SPEED_SRC
+    ),
+    "route_spacing_m": Param(
+        25.0, "m", "spacing of route samples", "safespace convention [unverified]"
+    ),
+    "walk_threshold_s": Param(
+        600.0,
+        "s",
+        "walking time to a public-facing police premises (PA002's findings, PA005's siting "
+        "and the walk share of PA001's score)",
+        MFS_CATCHMENT,
+    ),
+}
+
+#: The walking speed, route spacing and walking threshold, set once for PA001, PA002, PA004
+#: and PA005 under ``[settings.police_access]``. ``site.shared("police_access", mode=...,
+#: premises=...)`` is the travel-time field; ``site.shared("police_access", "siting", ...)``
+#: the maximal-covering siting.
+POLICE_ACCESS = SettingsGroup(
+    "police_access",
+    WALK_PARAMS,
+    {
+        "field": Feed(
+            access_field, {"walk_speed_mps": "walk_speed_mps", "route_spacing_m": "route_spacing_m"}
+        ),
+        "siting": Feed(
+            siting, {"walk_speed_mps": "walk_speed_mps", "walk_threshold_s": "threshold_s"}
+        ),
+    },
+    description="the walk to police premises and phones (speed, route sampling, threshold)",
 )
-#: The walk threshold PA001 (for its score), PA002 and PA005 share (set each in a profile).
-_WALK_THRESHOLD = Param(
-    600.0, "s", "walking time to a public-facing police premises", MFS_CATCHMENT
-)
-_SPACING = Param(25.0, "m", "spacing of route samples", "safespace convention [unverified]")
 
 _WAY_KIND = {
     "footway": "footway",
@@ -231,23 +265,16 @@ def _routes_place(layout: Any, route_rows: Sequence[int], names: _Names) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _field(site: Site, mode: str, premises: str | None = None):
-    kw: dict[str, Any] = {}
-    if mode == "drive":
-        kw = {
-            "emergency": True,
-            "pedestrian_speed_kmh": float(
-                site.params.get("pedestrian_speed_kmh", EMERGENCY_PEDESTRIAN_SPEED_KMH)
-            ),
-            "walk_from_vehicle_m": float(site.params.get("walk_from_vehicle_m", 100.0)),
-        }
-    return site.analysis(
-        access_field,
-        mode=mode,
-        premises=premises,
-        walk_speed_mps=float(site.params.get("walk_speed_mps", WALK_SPEED_MPS)),
-        route_spacing_m=float(site.params.get("route_spacing_m", 25.0)),
-        **kw,
+def _drive_field(site: Site):
+    """PA001's emergency drive field from any police premises: the group's field, driven
+    with PA001's own pedestrian-street speed and walk from the vehicle."""
+    return site.shared(
+        "police_access",
+        mode="drive",
+        premises="police",
+        emergency=True,
+        pedestrian_speed_kmh=float(site.params["pedestrian_speed_kmh"]),
+        walk_from_vehicle_m=float(site.params["walk_from_vehicle_m"]),
     )
 
 
@@ -372,7 +399,6 @@ def _premises_names(layout: Any, fids: Sequence[Any], names: _Names) -> list[str
             "drive time limit from the nearest police premises (use 1200 for rural areas)",
             RESPONSE_STD,
         ),
-        "walk_threshold_s": _WALK_THRESHOLD,
         "pedestrian_speed_kmh": Param(
             EMERGENCY_PEDESTRIAN_SPEED_KMH,
             "km/h",
@@ -387,9 +413,8 @@ def _premises_names(layout: Any, fids: Sequence[Any], names: _Names) -> list[str
             "this far at most from the nearest point a vehicle reaches",
             "safespace assumption [unverified]",
         ),
-        "route_spacing_m": _SPACING,
-        "walk_speed_mps": _WALK,
     },
+    settings=[POLICE_ACCESS],
     references=[RESPONSE_STD, COE_237],
 )
 def response_time(site: Site) -> Iterator[Finding | Metric | Score]:
@@ -414,7 +439,7 @@ def response_time(site: Site) -> Iterator[Finding | Metric | Score]:
         return
     names = _names(site)
     known = premises_known(layout)
-    drive = _field(site, "drive", "police")
+    drive = _drive_field(site)
     cov = coverage(drive, limit, within=site.site_polygon)
     b = drive.buildings
     home = homes(layout) & _in_site(site, b.geometry.values)
@@ -436,7 +461,7 @@ def response_time(site: Site) -> Iterator[Finding | Metric | Score]:
     if assessable is not None:
         yield Metric("assessable_share", assessable, "ratio")
     # the score: drive share, and the walk share when there is a public-facing premises
-    walk = _field(site, "walk", "public")
+    walk = site.shared("police_access", mode="walk", premises="public")
     shares = [("drive", cov["dwelling_share"])]
     if len(walk.premises):
         wcov = coverage(walk, walk_limit, within=site.site_polygon)
@@ -500,9 +525,7 @@ def _pedestrian_ways(site: Site) -> int:
     g = site.analysis(
         drive_network,
         emergency=True,
-        pedestrian_speed_kmh=float(
-            site.params.get("pedestrian_speed_kmh", EMERGENCY_PEDESTRIAN_SPEED_KMH)
-        ),
+        pedestrian_speed_kmh=float(site.params["pedestrian_speed_kmh"]),
     )
     return int(g.graph.get("pedestrian_ways", 0))
 
@@ -532,7 +555,7 @@ def _late_homes(site, drive, late, home, t, limit, known, assumptions, names, gr
     sensitive = 0
     if graph_ped and float(site.params["pedestrian_speed_kmh"]) < _CHECK_SPEED_KMH:
         fast = site.with_params({**site.params, "pedestrian_speed_kmh": _CHECK_SPEED_KMH})
-        t2 = _field(fast, "drive", "police").buildings["time_s"].to_numpy(float)
+        t2 = _drive_field(fast).buildings["time_s"].to_numpy(float)
         sensitive = int((late & np.isfinite(t2) & (t2 <= limit)).sum())
         if sensitive:
             rests_on.append("pedestrian_speed_kmh")
@@ -645,11 +668,7 @@ def _late_routes(site, drive, rlate, rlen, cov, limit, known, assumptions, names
     "No public-facing police premises within walking distance",
     "police_access",
     principles=["activity_support"],
-    params={
-        "walk_threshold_s": _WALK_THRESHOLD,
-        "walk_speed_mps": _WALK,
-        "route_spacing_m": _SPACING,
-    },
+    settings=[POLICE_ACCESS],
     references=[MFS_CATCHMENT, COE_237],
 )
 def walking_access(site: Site) -> Iterator[Finding | Metric]:
@@ -664,7 +683,7 @@ def walking_access(site: Site) -> Iterator[Finding | Metric]:
         return
     known = premises_known(layout)
     names = _names(site)
-    walk = _field(site, "walk", "public")
+    walk = site.shared("police_access", mode="walk", premises="public")
     home = homes(layout) & _in_site(site, layout.buildings.geometry.values)
     n_home = int(home.sum())
     if len(walk.premises) == 0:
@@ -984,9 +1003,8 @@ def premises_placement(site: Site) -> Iterator[Finding | Metric]:
             "largest walking distance to an emergency phone or public-facing police premises",
             "safespace default [unverified]: no public standard found",
         ),
-        "route_spacing_m": _SPACING,
-        "walk_speed_mps": _WALK,
     },
+    settings=[POLICE_ACCESS],
     references=[COE_237],
 )
 def emergency_phones(site: Site) -> Iterator[Finding | Metric]:
@@ -999,7 +1017,7 @@ def emergency_phones(site: Site) -> Iterator[Finding | Metric]:
     routes = layout.foot_routes
     if routes.empty:
         return
-    f = _field(site, "walk", "public+phones")
+    f = site.shared("police_access", mode="walk", premises="public+phones")
     r = f.routes
     if r.empty:
         return
@@ -1100,8 +1118,6 @@ def emergency_phones(site: Site) -> Iterator[Finding | Metric]:
     principles=["activity_support"],
     params={
         "k": Param(1, "", "number of new sites to recommend", "safespace default"),
-        "walk_threshold_s": _WALK_THRESHOLD,
-        "walk_speed_mps": _WALK,
         "max_candidates": Param(
             200,
             "",
@@ -1110,14 +1126,13 @@ def emergency_phones(site: Site) -> Iterator[Finding | Metric]:
             "safespace default",
         ),
     },
+    settings=[POLICE_ACCESS],
     references=[COE_237, "Church & ReVelle (1974), the maximal covering location problem"],
     proposal_rule=True,
 )
 def best_site(site: Site) -> Iterator[Finding | Metric]:
     """Where new public-facing police premises would bring the most homes within walking
     distance (maximal covering, keeping existing premises)."""
-    from safespace.analyses.siting import siting
-
     layout = site.layout
     if layout.police.empty:
         yield _no_premises(
@@ -1128,16 +1143,15 @@ def best_site(site: Site) -> Iterator[Finding | Metric]:
         return
     limit = float(site.params["walk_threshold_s"])
     try:
-        res = site.analysis(
-            siting,
+        res = site.shared(
+            "police_access",
+            "siting",
             k=int(site.params["k"]),
             objective="coverage",
-            threshold_s=limit,
             candidates="both",
             max_candidates=int(site.params["max_candidates"]),
             within=site.site_polygon,
             premises="public",
-            walk_speed_mps=float(site.params["walk_speed_mps"]),
         )
     except InputError:
         return
@@ -1191,3 +1205,5 @@ def best_site(site: Site) -> Iterator[Finding | Metric]:
 
 
 RULES = [response_time, walking_access, premises_placement, emergency_phones, best_site]
+
+__all__ = ["POLICE_ACCESS", "RULES", "WALK_PARAMS"]

@@ -312,8 +312,11 @@ def _resolve(path: Path, registry: Mapping[str, Rule], seen: tuple[str, ...]) ->
                 continue
             group = rule_.setting_group(pname)
             if group is not None:
+                readers = [i for i, r in registry.items() if group in r.settings]
                 raise ProfileError(
-                    f"{pname!r} is shared by every rule reading [settings.{group}]; set it there",
+                    f"{pname!r} is shared by every rule reading [settings.{group}] "
+                    f"({', '.join(readers)}): set it there, once for all of them, instead "
+                    f"of under [rules.{rid}]",
                     file=file,
                     key=pkey,
                 )

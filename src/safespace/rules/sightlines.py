@@ -3,10 +3,12 @@ bends, underpasses, entrapment spots, dead-end pockets, and planting and boundar
 block sightlines.
 
 The field rules (SL001, SL004, SL006) read the shared natural-surveillance field
-(:func:`~safespace.analyses.surveillance.surveillance_field`) and SL002 the forward
-visibility (:func:`~safespace.analyses.forward_visibility.forward_visibility`), both through
-``site.analysis`` so each is computed once per assessment. The field's parameters
-(:data:`FIELD_PARAMS`) are the shared settings group ``surveillance``.
+(:func:`~safespace.analyses.surveillance.surveillance_field`) through
+``site.shared("surveillance")`` and SL002 the forward visibility
+(:func:`~safespace.analyses.forward_visibility.forward_visibility`) through
+``site.analysis``, so each is computed once per assessment. The field's parameters
+(:data:`FIELD_PARAMS`) are the settings group :data:`SURVEILLANCE`
+(``[settings.surveillance]``), which names the field as the analysis it feeds.
 
 Findings are reported for what lies in the site (the boundary, or the layout's extent);
 the context (buildings outside it) still observes and blocks.
@@ -30,7 +32,7 @@ from safespace.analyses.recesses import building_recesses
 from safespace.analyses.surveillance import GEHL_DISTANCE_SOURCE, surveillance_field
 from safespace.findings import Finding, Metric, Score
 from safespace.layout import data_extent
-from safespace.rules.engine import Param, Site, rule
+from safespace.rules.engine import Feed, Param, SettingsGroup, Site, rule
 from safespace.rules.profiles import ASSESSMENT_PARAMS
 
 ISO = "ISO 22341:2021, 5.2: natural surveillance [checked]"
@@ -86,19 +88,22 @@ FIELD_PARAMS: dict[str, Param] = {
     "max_distance_m": Param(25.0, "m", "an observer counts within this distance", GEHL_DISTANCE_SOURCE),
     "max_floor": Param(2, "", "highest floor given an observer (0 = ground)", UNVERIFIED),
 }  # fmt: skip
-#: The field's parameters are one shared settings group: a profile sets them once, under
-#: ``[settings.surveillance]``, so SL001, SL004 and SL006 always read the same field.
-SETTINGS = {"surveillance": FIELD_PARAMS}
-
-
-def _field(site: Site):
-    p = site.params
-    return site.analysis(
-        surveillance_field,
-        spacing=float(p["spacing_m"]),
-        max_distance=float(p["max_distance_m"]),
-        max_floor=int(p["max_floor"]),
-    )
+#: The field's parameters are one settings group: a profile sets them once, under
+#: ``[settings.surveillance]``, so SL001, SL004, SL006 and PM007 always read the same field
+#: (``site.shared("surveillance")``).
+SURVEILLANCE = SettingsGroup(
+    "surveillance",
+    FIELD_PARAMS,
+    {
+        "field": Feed(
+            surveillance_field,
+            {"spacing_m": "spacing", "max_distance_m": "max_distance", "max_floor": "max_floor"},
+        )
+    },
+    description="the natural-surveillance field (who overlooks each sample of the public realm)",
+)
+#: The groups the field rules declare (``settings=``).
+SETTINGS = {"surveillance": SURVEILLANCE}
 
 
 def _in_site(site: Site, geoms) -> np.ndarray:
@@ -208,7 +213,9 @@ def route_place(layout, fids, geom=None) -> str:
         return join_words(names)
     at = shapely.union_all(geoms) if geoms else geom  # ``geom``: where the finding is
     where = where_unnamed(layout, at) if at is not None else ""
-    kind = max(set(kinds), key=kinds.count) if kinds else "route"
+    # the commonest kind; a tie goes to the first in the layers' order, never to the order
+    # of a set (which changes with the interpreter's string hashing from run to run)
+    kind = max(dict.fromkeys(kinds), key=kinds.count) if kinds else "route"
     return f"an unnamed {kind} {where}".strip()
 
 
@@ -338,7 +345,7 @@ def overlook_assumptions(site: Site, geom, distance: float, origin: str = "propo
     "Route stretches not overlooked by any active frontage",
     "sightlines",
     principles=["natural_surveillance"],
-    settings=SETTINGS,
+    settings=[SURVEILLANCE],
     params={
         "min_length_m": Param(
             20.0, "m", "report unobserved stretches at least this long", UNVERIFIED
@@ -352,7 +359,7 @@ def overlook_assumptions(site: Site, geom, distance: float, origin: str = "propo
 def unobserved_stretches(site: Site) -> Iterator[Finding | Metric | Score]:
     """Contiguous stretches of foot route that no building front overlooks within the
     distance at which faces can be made out, with a clear line of sight."""
-    field = _field(site)
+    field = site.shared("surveillance")
     chains = site.analysis(route_chains)
     r = _route_frame(site, field, chains)
     r = r[~r["indoor"].to_numpy()]
@@ -639,7 +646,7 @@ ENTRAPMENT = (
     "Entrapment spots: unobserved dead-end pockets",
     "sightlines",
     principles=["natural_surveillance", "natural_access_control"],
-    settings=SETTINGS,
+    settings=[SURVEILLANCE],
     params={
         "enclosure_radius_m": Param(
             10.0,
@@ -663,7 +670,7 @@ def dead_end_pockets(site: Site) -> Iterator[Finding | Metric]:
     where walls and fences are not completely mapped, such an end is reported as advisory
     (its enclosure is unknown)."""
     p = site.params
-    field = _field(site)
+    field = site.shared("surveillance")
     chains = site.analysis(route_chains)
     r = _route_frame(site, field, chains)
     ends = _dead_ends(site)
@@ -849,7 +856,7 @@ def passage_exit(site: Site) -> Iterator[Finding | Metric]:
     "Parking not overlooked from dwellings",
     "sightlines",
     principles=["natural_surveillance"],
-    settings=SETTINGS,
+    settings=[SURVEILLANCE],
     params={
         "min_share": Param(
             0.5, "ratio", "share of a car park that dwellings must overlook", UNVERIFIED
@@ -861,7 +868,7 @@ def parking_overlooked(site: Site) -> Iterator[Finding | Metric]:
     """Parking areas (``amenity=parking``) whose spaces are not seen from the windows of
     dwellings within the surveillance distance."""
     p = site.params
-    field = _field(site)
+    field = site.shared("surveillance")
     park = field[field["kind"] == "parking"]
     lay = site.layout
     if park.empty:
@@ -1187,4 +1194,4 @@ RULES = [
     front_boundaries,
 ]
 
-__all__ = ["FIELD_PARAMS", "RULES", "SETTINGS"]
+__all__ = ["FIELD_PARAMS", "RULES", "SETTINGS", "SURVEILLANCE"]
