@@ -18,6 +18,7 @@ from safespace.report.figures import (
     Figure,
     register_figure,
     registered_figures,
+    shared_analysis,
     unregister_figure,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "Figure",
     "register_figure",
     "registered_figures",
+    "shared_analysis",
     "unregister_figure",
     "write_comparison_html",
     "write_evaluation_html",
