@@ -19,7 +19,7 @@ from safespace.rules.engine import (
     rule,
     select_rules,
 )
-from tests.conftest import collection, feature, square
+from tests.conftest import FIXTURES, collection, feature, square
 
 BNG = {"type": "name", "properties": {"name": "EPSG:27700"}}
 CALLS: list[str] = []
@@ -410,3 +410,19 @@ def test_builtin_groups_are_the_ones_rules_share():
     assert reg["PA005"].settings["police_access"] is police_access.POLICE_ACCESS
     # no rule module keeps a cache of its own any more
     assert not hasattr(lighting, "_STRETCH_CACHE")
+
+
+def test_site_computed_lists_what_rules_computed_and_computes_nothing():
+    from safespace.rules.engine import Site
+
+    layout = safespace.load(FIXTURES / "demo_estate.geojson")
+    site = Site(layout)
+    assert site.computed("walk_network") == []  # nothing yet, and asking computes nothing
+    assert site.analyses_computed == 0
+    from safespace.analyses.network import walk_network
+
+    g1 = site.analysis(walk_network)
+    g2 = site.analysis(walk_network, snap_tolerance=2.0)
+    got = site.computed("walk_network")
+    assert [kw for kw, _ in got] == [{}, {"snap_tolerance": 2.0}]
+    assert got[0][1] is g1 and got[1][1] is g2

@@ -93,12 +93,9 @@ def _choice_index(site: Any):
     Only reads what a rule already computed (the ``Site`` cache of the walk angular
     analysis, PM008); None when there is none, so grouping never runs space syntax.
     """
-    cache = getattr(site, "_cache", None)
-    if not cache:
+    if site is None:
         return None
-    for key, value in sorted(cache.items(), key=lambda kv: repr(kv[0])):
-        if not (isinstance(key, tuple) and len(key) >= 2 and key[1] == "walk_angular"):
-            continue
+    for _, value in site.computed("walk_angular"):
         cols = [c for c in getattr(value, "columns", []) if str(c).startswith("nach_")]
         if not cols or len(value) == 0:
             continue

@@ -33,11 +33,8 @@ def _cr(assessment: Any, rule_id: str):
 def _segments(assessment: Any):
     """The CR rules' cached segment analysis (None when it did not run)."""
     site = getattr(assessment, "site", None)
-    cache = getattr(site, "_cache", None) or {}
-    for key, value in sorted(cache.items(), key=lambda kv: repr(kv[0])):
-        if isinstance(key, tuple) and len(key) >= 2 and key[1] == "segment_crime":
-            return value
-    return None
+    hits = site.computed("segment_crime") if site is not None else []
+    return hits[0][1] if hits else None
 
 
 def _attribution(assessment: Any) -> str:

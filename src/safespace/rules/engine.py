@@ -700,6 +700,30 @@ class Site:
         """The site boundary, or the layout's extent when none was given."""
         return self.layout.site_polygon
 
+    def computed(self, name: str) -> list[tuple[dict[str, Any], Any]]:
+        """What the assessment has already computed of the analysis called ``name``.
+
+        For readers after the rules (issue ranking, report figures) that may use an analysis
+        only if a rule computed it, never compute it themselves.
+
+        Parameters
+        ----------
+        name
+            The analysis function's qualified name (``"walk_angular"``).
+
+        Returns
+        -------
+        list of (kwargs, result)
+            One per set of keyword arguments it was computed with, in a stable order (by the
+            arguments' text); empty when no rule computed it.
+        """
+        hits = [
+            (dict(key[2]), value)
+            for key, value in self._cache.items()
+            if isinstance(key, tuple) and len(key) == 3 and key[1] == name
+        ]
+        return sorted(hits, key=lambda kv: repr(sorted(kv[0].items(), key=str)))
+
     @property
     def analyses_computed(self) -> int:
         """How many analyses have been computed so far (for tests and progress)."""
