@@ -714,15 +714,16 @@ class Site:
         Returns
         -------
         list of (kwargs, result)
-            One per set of keyword arguments it was computed with, in a stable order (by the
-            arguments' text); empty when no rule computed it.
+            One per set of keyword arguments it was computed with, in a stable order (fewest
+            arguments first, so the defaults' result leads, then by the arguments' text);
+            empty when no rule computed it.
         """
         hits = [
             (dict(key[2]), value)
             for key, value in self._cache.items()
             if isinstance(key, tuple) and len(key) == 3 and key[1] == name
         ]
-        return sorted(hits, key=lambda kv: repr(sorted(kv[0].items(), key=str)))
+        return sorted(hits, key=lambda kv: (len(kv[0]), repr(sorted(kv[0].items(), key=str))))
 
     @property
     def analyses_computed(self) -> int:
