@@ -1,8 +1,9 @@
-"""Numba kernel of the exact isovist: a uniform segment grid and an angular sweep.
+"""Numba kernel of the exact isovist: an angular sweep over a uniform segment grid.
 
 Private module: :mod:`safespace.analyses.isovist` is the public API. Everything here works
 on plain arrays so that numba can compile it once (``cache=True``) and run viewpoints in
-parallel (``prange``).
+parallel (``prange``). The segment grid it sweeps over is built by
+:func:`safespace.analyses._segment_grid.bbox_grid`.
 
 Conventions
 -----------
@@ -30,46 +31,6 @@ _ANG_SNAP = 1e-9  # radians: events closer than this are one event (no sliver we
 _PT_EPS = 1e-8  # metres: consecutive ring vertices closer than this are one vertex
 _RADIAL_EPS = 1e-7  # metres: a jump along a ray shorter than this is not an occluding edge
 _S_EPS = 1e-9  # slack on the segment parameter of a mid-ray hit
-
-
-@njit(cache=True)
-def build_grid(seg, x0, y0, cell, nx, ny):
-    """Bucket segments into a uniform grid by their bounding boxes.
-
-    Complexity: O(n + total cell memberships) time and memory for n segments.
-
-    Returns ``cell_start`` (CSR offsets, length ``nx * ny + 1``), ``cell_items`` (segment
-    ids) and each segment's lowest cell column/row (``six``, ``siy``), which the query uses
-    to report every segment once even when it spans several cells.
-    """
-    n = seg.shape[0]
-    six = np.empty(n, np.int64)
-    siy = np.empty(n, np.int64)
-    sjx = np.empty(n, np.int64)
-    sjy = np.empty(n, np.int64)
-    counts = np.zeros(nx * ny + 1, np.int64)
-    for i in range(n):
-        lx = min(seg[i, 0], seg[i, 2])
-        hx = max(seg[i, 0], seg[i, 2])
-        ly = min(seg[i, 1], seg[i, 3])
-        hy = max(seg[i, 1], seg[i, 3])
-        six[i] = min(max(int((lx - x0) / cell), 0), nx - 1)
-        sjx[i] = min(max(int((hx - x0) / cell), 0), nx - 1)
-        siy[i] = min(max(int((ly - y0) / cell), 0), ny - 1)
-        sjy[i] = min(max(int((hy - y0) / cell), 0), ny - 1)
-        for cy in range(siy[i], sjy[i] + 1):
-            for cx in range(six[i], sjx[i] + 1):
-                counts[cy * nx + cx + 1] += 1
-    cell_start = np.cumsum(counts)
-    fill = cell_start[:-1].copy()
-    cell_items = np.empty(cell_start[-1], np.int64)
-    for i in range(n):
-        for cy in range(siy[i], sjy[i] + 1):
-            for cx in range(six[i], sjx[i] + 1):
-                c = cy * nx + cx
-                cell_items[fill[c]] = i
-                fill[c] += 1
-    return cell_start, cell_items, six, siy
 
 
 @njit(cache=True)

@@ -25,7 +25,8 @@ import pandas as pd
 import shapely
 from numba import njit, prange
 
-from safespace.analyses._segment_grid import grid_shape
+from safespace.analyses._jit import tiered
+from safespace.analyses._segment_grid import bbox_grid, grid_shape
 from safespace.limits import check_points
 
 #: Building types that have no habitable rooms: they block sight but never observe.
@@ -87,7 +88,7 @@ class SightIndex:
         seg = np.ascontiguousarray(np.asarray(segments, dtype=np.float64).reshape(-1, 4))
         h = np.ascontiguousarray(np.asarray(heights, dtype=np.float64).reshape(-1))
         x0, y0, cell, nx, ny = grid_shape(seg, cell_size, min_cell=4.0)
-        start, items = _build_grid(seg, x0, y0, cell, nx, ny)
+        start, items, _, _ = bbox_grid(seg, x0, y0, cell, nx, ny)
         return cls(seg, h, (x0, y0, cell, nx, ny, start, items))
 
     @classmethod
@@ -175,32 +176,6 @@ def _ring_segments(rings: np.ndarray, ring_owner: np.ndarray) -> tuple[np.ndarra
     owner = np.asarray(ring_owner)[rid[:-1][same]]
     nonzero = (seg[:, 0] != seg[:, 2]) | (seg[:, 1] != seg[:, 3])
     return np.ascontiguousarray(seg[nonzero]), owner[nonzero].astype(np.int64)
-
-
-@njit(cache=True)
-def _build_grid(seg, x0, y0, cell, nx, ny):
-    """CSR buckets of segment ids per grid cell, by bounding box. O(n + memberships)."""
-    n = seg.shape[0]
-    lo = np.empty((n, 4), np.int64)
-    counts = np.zeros(nx * ny + 1, np.int64)
-    for i in range(n):
-        lo[i, 0] = min(max(int((min(seg[i, 0], seg[i, 2]) - x0) / cell), 0), nx - 1)
-        lo[i, 1] = min(max(int((max(seg[i, 0], seg[i, 2]) - x0) / cell), 0), nx - 1)
-        lo[i, 2] = min(max(int((min(seg[i, 1], seg[i, 3]) - y0) / cell), 0), ny - 1)
-        lo[i, 3] = min(max(int((max(seg[i, 1], seg[i, 3]) - y0) / cell), 0), ny - 1)
-        for cy in range(lo[i, 2], lo[i, 3] + 1):
-            for cx in range(lo[i, 0], lo[i, 1] + 1):
-                counts[cy * nx + cx + 1] += 1
-    start = np.cumsum(counts)
-    fill = start[:-1].copy()
-    items = np.empty(start[-1], np.int64)
-    for i in range(n):
-        for cy in range(lo[i, 2], lo[i, 3] + 1):
-            for cx in range(lo[i, 0], lo[i, 1] + 1):
-                c = cy * nx + cx
-                items[fill[c]] = i
-                fill[c] += 1
-    return start, items
 
 
 @njit(cache=True)
@@ -297,8 +272,14 @@ def blocked_one(ax, ay, az, bx, by, bz, seg, heights, x0, y0, cell, nx, ny, star
     return False
 
 
+@tiered(lambda a, *_: a.shape[0], 3_000, "safespace.analyses._kern_sight:blocked_batch")
 @njit(cache=True, parallel=True)
 def _blocked_batch(a, b, seg, heights, x0, y0, cell, nx, ny, start, items):
+    """:func:`blocked_one` for every pair ``a[i] → b[i]``, in parallel over pairs.
+
+    Complexity: the sum of :func:`blocked_one` over the pairs, divided among threads. Up to
+    3,000 pairs take the NumPy twin :func:`._kern_sight.blocked_batch` (same answers).
+    """
     n = a.shape[0]
     out = np.zeros(n, np.bool_)
     for i in prange(n):

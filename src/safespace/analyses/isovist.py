@@ -54,7 +54,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from safespace.analyses import _isovist_kernel as _k
-from safespace.analyses._segment_grid import grid_shape
+from safespace.analyses._segment_grid import bbox_grid, grid_shape
 from safespace.errors import InputError
 
 __all__ = [
@@ -178,7 +178,7 @@ def _as_geometry_array(geoms) -> np.ndarray:
 
 def _build_grid(seg: np.ndarray, cell_size: float | None) -> tuple:
     x0, y0, cell, nx, ny = grid_shape(seg, cell_size, min_cell=5.0)
-    start, items, six, siy = _k.build_grid(seg, x0, y0, cell, nx, ny)
+    start, items, six, siy = bbox_grid(seg, x0, y0, cell, nx, ny)
     return (six, siy, x0, y0, cell, nx, ny, start, items)
 
 

@@ -48,6 +48,7 @@ import shapely
 import shapely.ops
 
 from safespace._classify import DWELLINGS, FOOT_ONLY, dwelling_mask
+from safespace._geom import flag_runs as _flag_runs
 from safespace.errors import InputError
 
 if TYPE_CHECKING:
@@ -382,43 +383,29 @@ def rear_runs(
 def flag_runs(
     flanks: RouteFlanks, flag: np.ndarray, *, max_gap_m: float = 0.0, min_length_m: float = 0.0
 ) -> list[tuple[int, float, float, np.ndarray]]:
-    """Runs of flagged samples along each chain: ``(chain, start_m, end_m, sample rows)``.
-
-    A run reaches half-way to the neighbouring samples (to the chain's end when it starts or
-    ends the chain); runs with a gap of at most ``max_gap_m`` between them are joined.
+    """Runs of flagged flank samples along each chain: ``(chain, start_m, end_m, sample
+    rows)``, by :func:`safespace._geom.flag_runs` (each sample stands for half a step either
+    side; runs with a gap of at most ``max_gap_m`` between them are joined).
 
     Notes
     -----
-    O(S) over the samples (they are ordered by chain and position).
+    O(S) over the samples of the chains with a flagged sample (they are ordered by chain and
+    position).
     """
     s = flanks.samples
     if len(s) == 0 or not np.any(flag):
         return []
     chain = s["chain"].to_numpy()
-    pos = s["position_m"].to_numpy(float)
     lengths = flanks.chains["length_m"].to_numpy(float)
-    out: list[tuple[int, float, float, np.ndarray]] = []
-    for c in np.unique(chain[flag]):
-        rows = np.flatnonzero(chain == c)
-        f = np.asarray(flag)[rows]
-        p = pos[rows]
-        half = (lengths[c] / len(rows)) / 2.0
-        idx = np.flatnonzero(f)
-        starts = np.r_[0, np.flatnonzero(np.diff(idx) > 1) + 1]
-        ends = np.r_[starts[1:] - 1, len(idx) - 1]
-        runs = [[max(0.0, p[idx[a]] - half), min(lengths[c], p[idx[b]] + half), idx[a], idx[b]]
-                for a, b in zip(starts, ends, strict=True)]  # fmt: skip
-        merged = [runs[0]]
-        for r in runs[1:]:
-            if r[0] - merged[-1][1] <= max_gap_m + 1e-9:
-                merged[-1][1], merged[-1][3] = r[1], r[3]
-            else:
-                merged.append(r)
-        for start, end, i0, i1 in merged:
-            if end - start >= min_length_m - 1e-9:
-                sel = rows[i0 : i1 + 1]
-                out.append((int(c), float(start), float(end), sel[np.asarray(flag)[sel]]))
-    return out
+    return _flag_runs(
+        chain,
+        s["position_m"].to_numpy(float),
+        lengths[chain],
+        flag,
+        reach="half_step",
+        max_gap_m=max_gap_m,
+        min_length_m=min_length_m,
+    )
 
 
 # --------------------------------------------------------------------------------------------

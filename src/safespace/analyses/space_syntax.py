@@ -56,6 +56,7 @@ import numba
 import numpy as np
 import shapely
 
+from safespace.analyses._jit import tiered
 from safespace.analyses.network import NetworkTable, build_network, table_from_graph
 
 #: Quantisation of angular cost: units per quarter turn.
@@ -336,6 +337,17 @@ def _radii(radii: Sequence[float | str]) -> tuple[list[str], np.ndarray]:
     return labels, np.asarray(values, dtype=np.float64)
 
 
+def _work_zero_rank(ptr, to, cost, n):
+    # O(states + transitions); interpreted: about 1 µs each
+    return ptr.size + to.size
+
+
+def _work_kernel(ptr, to, *_):
+    # states × transitions bounds the searches of all origins; interpreted: about 7 µs a unit
+    return (ptr.size - 1) * to.size
+
+
+@tiered(_work_zero_rank, 20_000)
 @numba.njit(cache=True)
 def _zero_rank(ptr, to, cost, n):
     """Topological rank of states in the graph of zero-cost steps (Kahn); others keep order."""
@@ -409,6 +421,7 @@ def _pop(hk, hv, size):
     return key, val, size
 
 
+@tiered(_work_kernel, 12_000)  # small layouts (the demo estate: 8,540) run interpreted
 @numba.njit(cache=True, parallel=True)
 def _kernel(ptr, to, acost, mcost, length, zrank, radii, do_choice, n_chunks):
     n_seg = length.shape[0]
