@@ -431,3 +431,27 @@ def classify(raw: gpd.GeoDataFrame, origin: str = "proposal") -> dict[str, gpd.G
 def is_missing(value) -> bool:
     """True for None and NaN."""
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+#: Height of a storey, m, when only ``building:levels`` is tagged (safespace convention
+#: [unverified]: 3 m a storey, the usual figure for homes).
+STOREY_HEIGHT_M = 3.0
+
+
+def building_heights(
+    buildings: gpd.GeoDataFrame, storey_height: float = STOREY_HEIGHT_M
+) -> np.ndarray:
+    """The effective height of every building, m: its ``height_m``, else ``levels ×
+    storey_height``, else infinite (unknown: taller than any sight line or lamp).
+
+    The one rule for a building's height, shared by the sight lines and the lighting
+    obstacles, so a house tagged with levels but no height casts the same shadow on light
+    as it blocks a view. O(B).
+    """
+    if buildings.empty:
+        return np.zeros(0)
+    h = buildings["height_m"].to_numpy(float).copy()
+    if "levels" in buildings.columns:
+        lv = buildings["levels"].to_numpy(float)
+        h = np.where(np.isnan(h), lv * storey_height, h)
+    return np.where(np.isnan(h) | (h <= 0), np.inf, h)

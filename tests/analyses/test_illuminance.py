@@ -352,3 +352,31 @@ def test_incommensurate_angle_steps_are_resampled_with_a_warning():
         e = il.horizontal_illuminance(lamps, [[0.0, 0.0], [2.0, 0.0]])
     # straight down (γ = 0, a node of every grid) is still exact
     assert e[0] == pytest.approx(100.0 * 0.8 / 25.0, rel=1e-12)
+
+
+def test_buildings_have_one_effective_height_for_light_and_sight():
+    """A house tagged with levels but no height is 3 m a storey for the lamps too (it used
+    to be an infinitely tall wall for the light and 3 m a storey for the sight lines)."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from safespace._classify import building_heights
+    from safespace.analyses._visibility import SightIndex
+    from safespace.analyses.illuminance import Obstacles
+
+    b = gpd.GeoDataFrame(
+        {"height_m": [7.5, np.nan, np.nan, 0.0], "levels": [np.nan, 2.0, np.nan, np.nan]},
+        geometry=[shapely.box(i * 20, 0, i * 20 + 10, 10) for i in range(4)],
+        crs="EPSG:32631",
+    )
+    want = [7.5, 6.0, np.inf, np.inf]
+    assert list(building_heights(b)) == want
+    assert sorted(set(Obstacles(b).heights)) == sorted(set(want))
+
+    class _L:  # the layers SightIndex reads
+        buildings = b
+        barriers = gpd.GeoDataFrame({"barrier": [], "height_m": []}, geometry=[], crs=b.crs)
+        planting = gpd.GeoDataFrame({"natural": [], "height_m": []}, geometry=[], crs=b.crs)
+
+    assert sorted(set(SightIndex.from_layout(_L()).heights)) == sorted(set(want))

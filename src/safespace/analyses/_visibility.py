@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 from numba import njit, prange
 
+from safespace._classify import STOREY_HEIGHT_M, building_heights
 from safespace.analyses._jit import tiered
 from safespace.analyses._segment_grid import bbox_grid, grid_shape
 from safespace.limits import check_points
@@ -55,7 +56,6 @@ SOLID_PLANTING = frozenset({"shrub", "scrub", "shrubbery", "hedge"})
 OPAQUE_BARRIERS = frozenset(
     {"wall", "fence", "hedge", "retaining_wall", "city_wall", "hedge_bank", "jersey_barrier"}
 )
-STOREY_HEIGHT_M = 3.0  # per level, when only building:levels is tagged
 _T_EPS = 1e-9  # relative: a wall touched at the very end of a sight line does not block it
 
 
@@ -95,8 +95,8 @@ class SightIndex:
     def from_layout(cls, layout, *, storey_height: float = STOREY_HEIGHT_M) -> SightIndex:
         """Walls of a layout: building outlines, opaque barriers and solid planting.
 
-        Buildings rise to ``height_m``, else ``levels × storey_height``, else they are
-        treated as taller than any sight line. Barriers (``wall``, ``fence``, ``hedge``...)
+        Buildings rise to their effective height (:func:`safespace._classify.building_heights`:
+        ``height_m``, else ``levels × storey_height``, else taller than any sight line). Barriers (``wall``, ``fence``, ``hedge``...)
         and shrub/scrub planting block only up to their tagged height; untagged ones are
         left out (their height is unknown, so they are not guessed). Tree crowns are not
         modelled as opaque.
@@ -104,10 +104,7 @@ class SightIndex:
         segs, heights = [], []
         b = layout.buildings
         if not b.empty:
-            h = b["height_m"].to_numpy(float).copy()
-            lv = b["levels"].to_numpy(float)
-            h = np.where(np.isnan(h), lv * storey_height, h)
-            h = np.where(np.isnan(h) | (h <= 0), np.inf, h)
+            h = building_heights(b, storey_height)
             s, owner = polygon_segments(b.geometry.values)
             segs.append(s)
             heights.append(h[owner])

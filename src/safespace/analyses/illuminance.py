@@ -62,6 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from safespace._classify import building_heights
 from safespace.analyses._kern_grids import area_grid, route_grid
 from safespace.analyses._kern_light import (  # noqa: F401  (re-exported: lighting_grid, benchmarks)
     _blocked_kernel,
@@ -185,8 +186,9 @@ class Obstacles:
     Parameters
     ----------
     polygons
-        Polygons or MultiPolygons (array-like, GeoSeries, or a GeoDataFrame whose
-        ``height_m`` column gives heights).
+        Polygons or MultiPolygons (array-like, GeoSeries, or a buildings GeoDataFrame, whose
+        heights are their effective heights: ``height_m``, else ``levels`` × 3 m, else
+        unknown; :func:`safespace._classify.building_heights`).
     heights
         Height of each obstacle's top in m; NaN or ``None`` means unknown and is treated as
         taller than any lamp.
@@ -197,7 +199,7 @@ class Obstacles:
     def __init__(self, polygons, heights=None, bases=None):
         if hasattr(polygons, "geometry") and hasattr(polygons, "columns"):
             if heights is None and "height_m" in polygons.columns:
-                heights = polygons["height_m"].to_numpy(dtype=float)
+                heights = building_heights(polygons)
             polygons = polygons.geometry.values
         geoms = np.asarray(list(polygons), dtype=object)
         if geoms.size and not np.all(

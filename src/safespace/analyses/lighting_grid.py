@@ -471,7 +471,8 @@ def _assumed_in_reach(
 def lighting_obstacles(
     layout, *, tree_occlusion: bool = True, crown_base_default_m: float = 2.0
 ) -> Obstacles | None:
-    """Buildings (from the ground to ``height_m``, unknown = taller than any lamp), plus tree
+    """Buildings (from the ground to their effective height: ``height_m``, else ``levels`` ×
+    3 m, else unknown = taller than any lamp; the sight lines use the same), plus tree
     crowns when ``tree_occlusion``: ``natural=tree`` points with ``diameter_crown`` and a
     ``height``, or planting polygons with a height, as prisms from the crown base
     (``safespace:crown_base``, else ``crown_base_default_m``) to the top. Crowns are opaque:
