@@ -223,7 +223,8 @@ def test_pm007_front_door_on_the_alley_overlooks_it():
 
 
 def test_pm007_fallback_without_surveillance_field(monkeypatch):
-    monkeypatch.setattr(pm, "_overlooked_by_field", lambda site, fl: None)
+    # PM007 lives in the view module of the permeability package
+    monkeypatch.setattr(pm.secured_by_design, "_overlooked_by_field", lambda site, fl: None)
     (f,) = findings(run(alley(False), "PM007"))
     assert f.evidence["overlooking_from"] == "entrances within 15 m"
     # one door at x = 25 overlooks 15 m each way: 10 m at each end of the alley stay unseen

@@ -46,9 +46,10 @@ import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
+from scipy.spatial import cKDTree
 
 from safespace._classify import DWELLINGS, FOOT_ONLY, dwelling_mask
-from safespace._geom import flag_runs as _flag_runs
+from safespace._geom import flag_runs
 from safespace.errors import InputError
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ __all__ = [
     "FOOT_ONLY",
     "RouteFlanks",
     "building_fronts",
+    "overlooked_by_entrances",
     "rear_access",
     "route_flanks",
 ]
@@ -90,6 +92,29 @@ class RouteFlanks:
 
     chains: gpd.GeoDataFrame
     samples: gpd.GeoDataFrame
+
+    def runs(
+        self, flag: np.ndarray, *, max_gap_m: float = 0.0, min_length_m: float = 0.0
+    ) -> list[tuple[int, float, float, np.ndarray]]:
+        """Runs of flagged samples along each chain: ``(chain, start_m, end_m, sample
+        rows)``, by :func:`safespace._geom.flag_runs` (a sample stands for half its chain's
+        step either side; runs with a gap of at most ``max_gap_m`` between them are joined).
+
+        O(S) over the samples of the chains with a flagged sample.
+        """
+        s = self.samples
+        if len(s) == 0 or not np.any(flag):
+            return []
+        chain = s["chain"].to_numpy()
+        return flag_runs(
+            chain,
+            s["position_m"].to_numpy(float),
+            self.chains["length_m"].to_numpy(float)[chain],
+            flag,
+            reach="half_step",
+            max_gap_m=max_gap_m,
+            min_length_m=min_length_m,
+        )
 
 
 def building_fronts(layout: Layout, *, street_search_m: float = 60.0) -> pd.DataFrame:
@@ -347,7 +372,7 @@ def rear_runs(
         if "indoor" in flanks.chains.columns:
             street_like = street_like | flanks.chains["indoor"].to_numpy(bool)
         flag &= ~street_like[s["chain"].to_numpy()]
-    runs = flag_runs(flanks, flag, max_gap_m=max_gap_m, min_length_m=min_length_m)
+    runs = flanks.runs(flag, max_gap_m=max_gap_m, min_length_m=min_length_m)
     rows = []
     for chain, start, end, idx in runs:
         blds, guessed = [], []
@@ -380,32 +405,59 @@ def rear_runs(
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
 
 
-def flag_runs(
-    flanks: RouteFlanks, flag: np.ndarray, *, max_gap_m: float = 0.0, min_length_m: float = 0.0
-) -> list[tuple[int, float, float, np.ndarray]]:
-    """Runs of flagged flank samples along each chain: ``(chain, start_m, end_m, sample
-    rows)``, by :func:`safespace._geom.flag_runs` (each sample stands for half a step either
-    side; runs with a gap of at most ``max_gap_m`` between them are joined).
+def overlooked_by_entrances(layout: Layout, *, flanks: RouteFlanks, distance: float) -> np.ndarray:
+    """Per flank sample: does a mapped entrance within ``distance`` overlook it?
+
+    An entrance overlooks a sample when the sample lies on the outward side of the
+    entrance's building (the side away from its centroid); an entrance on no building looks
+    all round. The stand-in for the natural-surveillance field when that is not available
+    (PM007).
+
+    Parameters
+    ----------
+    layout
+        The layout (``entrances``, ``buildings``).
+    flanks
+        The route flanks (:func:`route_flanks`), whose samples are judged.
+    distance
+        How far an entrance overlooks, m.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per row of ``flanks.samples``.
 
     Notes
     -----
-    O(S) over the samples of the chains with a flagged sample (they are ordered by chain and
-    position).
+    :func:`building_fronts`, then one KD-tree ball query: O((S + E) log E + P) for S samples,
+    E entrances and P sample–entrance pairs within ``distance``.
     """
     s = flanks.samples
-    if len(s) == 0 or not np.any(flag):
-        return []
-    chain = s["chain"].to_numpy()
-    lengths = flanks.chains["length_m"].to_numpy(float)
-    return _flag_runs(
-        chain,
-        s["position_m"].to_numpy(float),
-        lengths[chain],
-        flag,
-        reach="half_step",
-        max_gap_m=max_gap_m,
-        min_length_m=min_length_m,
-    )
+    ent = layout.entrances
+    out = np.zeros(len(s), dtype=bool)
+    if len(s) == 0 or ent.empty:
+        return out
+    fronts = building_fronts(layout).set_index("fid")
+    exy = shapely.get_coordinates(ent.geometry.values)
+    bf = ent["building_fid"].to_numpy(dtype=object)
+    cxy = np.array(
+        [
+            (fronts.at[b, "cx"], fronts.at[b, "cy"]) if b in fronts.index else (np.nan, np.nan)
+            for b in bf
+        ],
+        dtype=float,
+    ).reshape(-1, 2)
+    sxy = shapely.get_coordinates(s.geometry.values)
+    pairs = cKDTree(sxy).query_ball_tree(cKDTree(exy), distance)
+    si = np.repeat(np.arange(len(sxy)), [len(x) for x in pairs])
+    ei = np.fromiter((j for x in pairs for j in x), dtype=np.int64, count=len(si))
+    if len(si) == 0:
+        return out
+    outward = exy[ei] - cxy[ei]
+    facing = ((sxy[si] - exy[ei]) * outward).sum(axis=1) > 0
+    facing |= np.isnan(outward).any(axis=1)  # an entrance on no building looks all round
+    out[si[facing]] = True
+    return out
 
 
 # --------------------------------------------------------------------------------------------
