@@ -4,7 +4,10 @@ Each extract runs in a fresh subprocess (so its peak resident memory is its own;
 of the child). The first run of the first extract also pays numba's compile (cold); the
 figures per extract are the best of ``--repeat`` warm runs after one untimed warm-up, unless
 ``--cold`` is given. Printed: the load and assess wall time, peak memory, the five slowest
-rules, and time per 1,000 buildings across the extracts (how the cost grows with the work).
+rules (``issues:`` is the grouping of findings into issues, after the rules), the five
+slowest shared analyses (each timed where it is computed, including the analyses it asks
+for), and time per 1,000 buildings across the extracts (how the cost grows with the work).
+A rule's time includes the shared analyses it is the first to ask for.
 
     python benchmarks/assess.py                  # all six extracts, best of 1 warm run
     python benchmarks/assess.py --repeat 3 helsinki_centre.osm.pbf
@@ -32,9 +35,23 @@ EXTRACTS = [
 CHILD = r"""
 import json, resource, sys, time
 import safespace
+from safespace.rules.engine import Site
 path, runs = sys.argv[1], int(sys.argv[2])
+# time each shared analysis where it is computed (a cache miss), inclusive of the analyses
+# it asks for in turn
+analysis_s = {}
+_analysis = Site.analysis
+def timed(self, func, /, **kwargs):
+    before, t = len(self._cache), time.perf_counter()
+    out = _analysis(self, func, **kwargs)
+    if len(self._cache) > before:
+        name = func.__qualname__
+        analysis_s[name] = analysis_s.get(name, 0.0) + time.perf_counter() - t
+    return out
+Site.analysis = timed
 best = None
 for _ in range(runs):
+    analysis_s.clear()
     t0 = time.perf_counter()
     layout = safespace.load(path)
     t1 = time.perf_counter()
@@ -47,7 +64,8 @@ for _ in range(runs):
     per_rule = {marks[i][0]: marks[i + 1][1] - marks[i][1] for i in range(len(marks) - 1)}
     run = {"load_s": t1 - t0, "assess_s": t2 - t1, "per_rule": per_rule,
            "buildings": len(layout.buildings), "findings": len(a.findings),
-           "issues": len(a.issues), "failures": len(a.failures)}
+           "issues": len(a.issues), "failures": len(a.failures),
+           "per_analysis": dict(analysis_s)}
     if best is None or run["assess_s"] < best["assess_s"]:
         best = run
 best["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -77,8 +95,10 @@ def main() -> int:
         run(paths[0], 1)  # warm numba's on-disk cache
     print(f"{'extract':30} {'bldgs':>6} {'load s':>7} {'assess s':>8} {'peak MB':>8} "
           f"{'s/1k bldg':>9} {'issues':>6}  slowest rules")  # fmt: skip
+    analyses = []
     for p in paths:
         r = run(p, args.repeat)
+        analyses.append((p.name, r["per_analysis"]))
         slow = sorted(r["per_rule"].items(), key=lambda kv: -kv[1])[:5]
         per_k = r["assess_s"] / max(r["buildings"], 1) * 1000
         print(
@@ -87,6 +107,10 @@ def main() -> int:
             + ", ".join(f"{k} {v:.1f}" for k, v in slow)
             + (f"  ({r['failures']} rule failures)" if r["failures"] else "")
         )
+    print("\nslowest shared analyses (s, inclusive)")
+    for name, times in analyses:
+        slow = sorted(times.items(), key=lambda kv: -kv[1])[:6]
+        print(f"{name:30} " + ", ".join(f"{k} {v:.1f}" for k, v in slow))
     return 0
 
 

@@ -310,43 +310,39 @@ def first_sentence(text: str) -> str:
 
 # --- where an unnamed thing is -------------------------------------------------------------
 
-_NAMED: dict[int, tuple[Any, Any, np.ndarray, np.ndarray]] = {}
 
+def named_surface_routes(layout: Layout) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The layout's named routes on the surface: ``(tree, names, geometries)``, the tree
+    None when there is none.
 
-def _named_routes(layout: Layout):
-    """An STRtree of the layout's named routes, built once per layout."""
-    import weakref
-
-    hit = _NAMED.get(id(layout))
-    if hit is not None and hit[0]() is layout:
-        return hit[1], hit[2], hit[3]
+    Streets, then foot routes, in the layers' order; ways below ground are left out (a path
+    on the surface is not "off" a road tunnel). O(n log n) for n routes (the tree): rules
+    reach it once per assessment through ``site.analysis``.
+    """
     names, geoms = [], []
     for frame in (layout.streets, layout.foot_routes):
         if frame.empty or "name" not in frame:
             continue
-        below = _below_ground(frame)  # a path on the surface is not "off" a road tunnel
+        below = _below_ground(frame)
         for name, geom, low in zip(frame["name"], frame.geometry.values, below, strict=True):
             text = _text(name)
             if text and not low and geom is not None and not geom.is_empty:
                 names.append(text)
                 geoms.append(geom)
     tree = shapely.STRtree(geoms) if geoms else None
-    entry = (
-        weakref.ref(layout),
-        tree,
-        np.array(names, dtype=object),
-        np.array(geoms, dtype=object),
-    )
-    _NAMED[id(layout)] = entry
-    return entry[1], entry[2], entry[3]
+    return tree, np.array(names, dtype=object), np.array(geoms, dtype=object)
 
 
-def where_unnamed(layout: Layout, geom: Any, within: float = 60.0) -> str:
+def where_unnamed(layout: Layout, geom: Any, within: float = 60.0, index: Any = None) -> str:
     """Words that place an unnamed route or area: ``off Hauptstraße`` (the nearest named
-    street within ``within`` m), else ``at TQ 3265 8155`` (a grid reference)."""
+    street within ``within`` m), else ``at TQ 3265 8155`` (a grid reference).
+
+    ``index`` is :func:`named_surface_routes` of ``layout``, when the caller holds it (the
+    rules' :func:`safespace.rules._common.where_unnamed` caches it); else it is built.
+    """
     if geom is None or geom.is_empty:
         return ""
-    tree, names, geoms = _named_routes(layout)
+    tree, names, geoms = index if index is not None else named_surface_routes(layout)
     if tree is not None:
         idx = tree.query(geom, predicate="dwithin", distance=within)
         if len(idx):
@@ -355,6 +351,8 @@ def where_unnamed(layout: Layout, geom: Any, within: float = 60.0) -> str:
             # names it (ties by name), not the first the spatial index returns, which
             # changes with the layout's orientation
             near = idx[d <= d.min() + 0.5]
+            if len(set(names[near])) == 1:  # one street: no frontage to weigh
+                return f"off {names[near[0]]}"
             zone = shapely.buffer(geom, float(d.min()) + 5.0)
             front = shapely.length(shapely.intersection(geoms[near], zone))
             best = min(range(len(near)), key=lambda k: (-round(float(front[k]), 1), names[near[k]]))

@@ -256,7 +256,8 @@ def assess(
     registry
         The rules to draw from (default: every rule registered under ``safespace.rules``).
     progress
-        Called with a short message before each rule (the CLI prints it on stderr).
+        Called with a short message before each rule, and before the findings are
+        grouped into issues (the CLI prints it on stderr).
     limits
         Resource limits for loading and for every analysis grid
         (:class:`safespace.limits.Limits` or a mapping of some of its fields).
@@ -315,7 +316,9 @@ def assess(
                 metrics.setdefault(item.area or rule_.area, {})[item.key] = item.value
             else:
                 given_scores.append(item)
-    moderate(findings, layout, registry, prof)
+    if progress:
+        progress("issues: grouping the findings by place")
+    moderate(findings, layout, registry, prof, site)
     findings.sort(key=_sort_key)
     for n, f in enumerate(findings, start=1):
         f.id = f"{f.rule_id}-{n:04d}"

@@ -22,16 +22,17 @@ severity, so nothing is hidden.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 
 from safespace.findings import SEVERITIES, Finding
+from safespace.layout import data_extent
 
 if TYPE_CHECKING:
     from safespace.layout import Layout
-    from safespace.rules.engine import Rule
+    from safespace.rules.engine import Rule, Site
     from safespace.rules.profiles import Profile
 
 ADVISORY = "info"
@@ -98,19 +99,23 @@ def _passing_routes(layout: Layout, site: shapely.Geometry) -> set[str]:
     return out
 
 
-def at_data_edge(findings: list[Finding], layout: Layout, margin_m: float) -> np.ndarray:
+def at_data_edge(
+    findings: list[Finding], layout: Layout, margin_m: float, extent: Any = None
+) -> np.ndarray:
     """Per finding: does it lie wholly within ``margin_m`` of where the data stops?
 
     Only an extract has such an edge: where every part of the layout has complete buildings
     (a drawing), what is not drawn is not there, and no finding is at an edge. Findings in
     the proposal (inside the red line) never are: a drawing describes its site.
+    ``extent`` is the layout's :func:`~safespace.layout.data_extent` when the caller holds
+    it (the assessment's analysis cache does); else it is computed.
     """
     out = np.zeros(len(findings), dtype=bool)
     if margin_m <= 0 or not findings:
         return out
     if all(layout.is_complete("buildings", origin) for origin in layout.origins):
         return out
-    extent = layout.data_extent
+    extent = layout.data_extent if extent is None else extent
     if extent.is_empty:
         return out
     core = shapely.buffer(extent, -margin_m)
@@ -137,11 +142,17 @@ def moderate(
     layout: Layout,
     registry: Mapping[str, Rule],
     profile: Profile,
+    site: Site | None = None,
 ) -> None:
-    """Assign scopes and lower severities the data cannot bear (in place)."""
+    """Assign scopes and lower severities the data cannot bear (in place).
+
+    ``site``, the assessment's :class:`~safespace.rules.engine.Site`, lends its cached
+    data extent (the rules have computed it); without it the extent is computed here.
+    """
     assign_scope(findings, layout)
     margin = float(profile.assessment.get("edge_margin_m", 0.0))
-    edge = at_data_edge(findings, layout, margin)
+    extent = site.analysis(data_extent) if site is not None else None
+    edge = at_data_edge(findings, layout, margin, extent)
     for f, near_edge in zip(findings, edge, strict=True):
         if f.area == "input":
             continue

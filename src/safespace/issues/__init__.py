@@ -188,7 +188,8 @@ def _issue(root, keys, members, idx, crs, has_site, dwellings, exposure, choice)
     basis_set = {f.basis for f in members}
     basis = next(b for b in ("measured", "modelled", "data-gap") if b in basis_set)
     rules = sorted({f.rule_id for f in members})
-    worst = max(members, key=lambda f: (severity_rank(f.severity), -members.index(f)))
+    # the first member of the highest severity (members.index in the key was O(n²))
+    worst = max(enumerate(members), key=lambda m: (severity_rank(m[1].severity), -m[0]))[1]
     severity = worst.severity
     # an advisory member never names an issue that has findings above advisory
     top_rules = sorted({f.rule_id for f in members if f.severity != "info"}) or rules

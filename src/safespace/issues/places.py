@@ -125,15 +125,24 @@ def _continuations(idx: PlaceIndex, fids: Iterable[str]) -> _Union:
     return u
 
 
-def _sidewalk_of(idx: PlaceIndex, fid: str, ways: dict[str, list[str]]) -> str | None:
-    """A way of the named street an unnamed route runs alongside, if any."""
+def _sidewalk_of(
+    idx: PlaceIndex, fid: str, ways: dict[str, list[str]], zones: dict[str, Any] | None = None
+) -> str | None:
+    """A way of the named street an unnamed route runs alongside, if any.
+
+    ``zones`` keeps each street way's ``SIDEWALK_M`` buffer between calls (a way is beside
+    many paths)."""
     geom = idx.geometry.get(fid)
     if geom is None or geom.is_empty or geom.length <= 0:
         return None
+    zones = {} if zones is None else zones
     best, best_share = None, SIDEWALK_SHARE
     for _, name in idx.named_near(geom, SIDEWALK_M, exclude=[fid]):
         streets = [w for w in ways[name] if shapely.dwithin(idx.geometry[w], geom, SIDEWALK_M)]
-        zone = shapely.union_all([shapely.buffer(idx.geometry[w], SIDEWALK_M) for w in streets])
+        for w in streets:
+            if w not in zones:
+                zones[w] = shapely.buffer(idx.geometry[w], SIDEWALK_M)
+        zone = shapely.union_all([zones[w] for w in streets])
         share = float(shapely.intersection(geom, zone).length) / geom.length
         if share >= best_share:
             nearest = min(streets, key=lambda w: (shapely.distance(idx.geometry[w], geom), w))
@@ -155,6 +164,8 @@ class _Placer:
             if fid in idx.name:
                 self.ways.setdefault(idx.name[fid], []).append(fid)
         self._parts: dict[str, _Union] = {}
+        self._geom_parts: dict[bytes, tuple[np.ndarray, shapely.STRtree]] = {}
+        self._way_zones: dict[str, Any] = {}
 
     def street_part(self, fid: str) -> str:
         """Ways of one name within ``issue_cluster_m`` of each other are one street; two
@@ -178,23 +189,47 @@ class _Placer:
         if fid in idx.name:
             return ("street", idx.name[fid], scope, self.street_part(fid))
         if fid not in self._street:
-            self._street[fid] = _sidewalk_of(idx, fid, self.ways)
+            self._street[fid] = _sidewalk_of(idx, fid, self.ways, self._way_zones)
         way = self._street[fid]
         if way:
             return ("street", idx.name[way], scope, self.street_part(way))
         return ("route", self.chains.find(fid), scope)
 
+    def _geometry_parts(self, geom: Any) -> tuple[np.ndarray, shapely.STRtree]:
+        """The parts of a finding's geometry and their tree, once per distinct geometry."""
+        key = shapely.to_wkb(geom)
+        if key not in self._geom_parts:
+            parts = shapely.get_parts(geom)
+            self._geom_parts[key] = (parts, shapely.STRtree(parts))
+        return self._geom_parts[key]
+
     def _dominant(self, f: Finding, routes: list[str], scope: str) -> tuple:
-        """The place of a finding naming many streets: the route it lies along most."""
+        """The place of a finding naming many streets: the route it lies along most (the
+        longest length within 1 m of the finding's geometry; the first in ``routes`` of
+        equal ones)."""
         geom = f.geometry
-        best, best_len = routes[0], -1.0
+        best = routes[0]
         if geom is not None and not geom.is_empty:
-            zone = shapely.buffer(geom, 1.0)
-            for x in routes:
-                g = self.idx.geometry.get(x)
-                overlap = float(shapely.intersection(g, zone).length) if g is not None else 0.0
-                if overlap > best_len:
-                    best, best_len = x, overlap
+            parts, tree = self._geometry_parts(geom)
+            geoms = [self.idx.geometry.get(x) for x in routes]
+            # a route's overlap is at most its length: measure the longest first and stop
+            # once no shorter route could reach the best (a network-wide finding names
+            # hundreds); each is measured against the 1 m zone of the parts near it only
+            # (buffering a network's lines whole takes seconds)
+            bound = np.array([0.0 if g is None else g.length * (1 + 1e-9) + 1e-9 for g in geoms])
+            best_len, best_at = -1.0, 0
+            for i in np.lexsort((np.arange(len(routes)), -bound)).tolist():
+                if bound[i] < best_len:
+                    break
+                g = geoms[i]
+                overlap = 0.0
+                near = tree.query(g, predicate="dwithin", distance=1.0) if g is not None else []
+                if len(near):
+                    zone = shapely.union_all(shapely.buffer(parts[near], 1.0))
+                    overlap = float(shapely.intersection(g, zone).length)
+                if overlap > best_len or (overlap == best_len and i < best_at):
+                    best_len, best_at = overlap, i
+            best = routes[best_at]
         return self.route_key(best, scope)
 
     def _nearest_street(self, geom, scope: str) -> tuple | None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
-from safespace._place import plural, where_unnamed
+from safespace._place import named_surface_routes, plural
+from safespace._place import where_unnamed as place_where_unnamed
 from safespace.layout import data_extent
 from safespace.rules.profiles import ASSESSMENT_PARAMS
 
@@ -34,6 +35,9 @@ __all__ = [
     "near_data_edge",
     "plural",
     "route_place",
+    "route_words",
+    "building_words",
+    "where_unnamed",
 ]
 
 
@@ -129,46 +133,89 @@ def join_words(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def route_place(layout: Layout, fids, geom=None) -> str:
-    """Name routes in words: their street names, a drawn plan's labels, else what they are
-    (``an unnamed footway``). Never a raw OSM id."""
-    names, kinds, geoms = [], [], []
-    for frame in (layout.foot_routes, layout.streets):
+def route_words(layout: Layout) -> dict[Any, list[tuple[int, int, str | None, str, Any]]]:
+    """Per route fid, how :func:`route_place` names it: ``(layer, row, label, kind, geom)``
+    for each row with that fid in ``foot_routes`` (layer 0) then ``streets`` (layer 1).
+
+    ``label`` is the street name, else a drawn plan's label, else None (then ``kind``, the
+    plain word for the route type, names it). An analysis (``site.analysis(route_words)``):
+    O(n) for n routes, once per assessment, so naming a route is a dictionary look-up.
+    """
+    index: dict[Any, list[tuple[int, int, str | None, str, Any]]] = {}
+    for layer, frame in enumerate((layout.foot_routes, layout.streets)):
         if frame.empty:
             continue
-        sel = frame[frame["fid"].isin(list(fids)).to_numpy()]
-        geoms.extend(sel.geometry.values)
-        for r in sel.itertuples():
-            name = known(r.name)
-            if name:
-                names.append(name)
-            elif is_label(r.fid):
-                names.append(str(r.fid))
-            else:
-                kinds.append(_ROUTE_WORDS.get(known(r.highway) or "", "route"))
+        n = len(frame)
+        names = frame["name"].to_numpy(dtype=object) if "name" in frame else [None] * n
+        kinds = frame["highway"].to_numpy(dtype=object) if "highway" in frame else [None] * n
+        for row, (fid, name, hw, geom) in enumerate(
+            zip(
+                frame["fid"].to_numpy(dtype=object),
+                names,
+                kinds,
+                frame.geometry.values,
+                strict=True,
+            )
+        ):
+            label = known(name) or (str(fid) if is_label(fid) else None)
+            kind = _ROUTE_WORDS.get(known(hw) or "", "route")
+            index.setdefault(fid, []).append((layer, row, label, kind, geom))
+    return index
+
+
+def route_place(site: Site, fids, geom=None) -> str:
+    """Name routes in words: their street names, a drawn plan's labels, else what they are
+    (``an unnamed footway``). Never a raw OSM id.
+
+    ``fids`` are route fids (in any order: the routes are named in the layers' order);
+    ``geom``, where the finding is, places unnamed routes the layout does not hold.
+    """
+    index = site.analysis(route_words)
+    rows = sorted(
+        (entry for fid in dict.fromkeys(fids) for entry in index.get(fid, ())),
+        key=lambda e: (e[0], e[1]),
+    )
+    names = [e[2] for e in rows if e[2] is not None]
     if names:
         return join_words(names)
+    kinds = [e[3] for e in rows]
+    geoms = [e[4] for e in rows]
     at = shapely.union_all(geoms) if geoms else geom  # ``geom``: where the finding is
-    where = where_unnamed(layout, at) if at is not None else ""
+    where = where_unnamed(site, at) if at is not None else ""
     # the commonest kind; a tie goes to the first in the layers' order, never to the order
     # of a set (which changes with the interpreter's string hashing from run to run)
     kind = max(dict.fromkeys(kinds), key=kinds.count) if kinds else "route"
     return f"an unnamed {kind} {where}".strip()
 
 
-def building_place(layout: Layout, fids, noun: str = "building") -> str:
+def building_words(layout: Layout) -> dict[Any, list[tuple[int, str | None]]]:
+    """Per building fid, ``(row, label)``: its name, else a drawn plan's label, else None.
+
+    An analysis for :func:`building_place`: O(n) for n buildings, once per assessment.
+    """
+    b = layout.buildings
+    index: dict[Any, list[tuple[int, str | None]]] = {}
+    if b.empty:
+        return index
+    names = b["name"].to_numpy(dtype=object) if "name" in b else [None] * len(b)
+    for row, (fid, name) in enumerate(zip(b["fid"].to_numpy(dtype=object), names, strict=True)):
+        label = known(name) or (str(fid) if is_label(fid) else None)
+        index.setdefault(fid, []).append((row, label))
+    return index
+
+
+def building_place(site: Site, fids, noun: str = "building") -> str:
     """Name buildings in words: their names or a drawn plan's labels, else a count."""
     fids = list(dict.fromkeys(fids))
-    b = layout.buildings
-    names = []
-    if not b.empty:
-        sel = b[b["fid"].isin(fids).to_numpy()]
-        for r in sel.itertuples():
-            name = known(r.name)
-            if name:
-                names.append(name)
-            elif is_label(r.fid):
-                names.append(str(r.fid))
+    index = site.analysis(building_words)
+    rows = sorted(entry for fid in fids for entry in index.get(fid, ()))
+    names = [label for _, label in rows if label is not None]
     if names and len(names) == len(fids):
         return join_words(names)
     return plural(len(fids), noun)
+
+
+def where_unnamed(site: Site, geom, within: float = 60.0) -> str:
+    """:func:`safespace._place.where_unnamed`, with the named-route index cached for the
+    assessment (``off Hauptstraße``, else a grid reference)."""
+    return place_where_unnamed(site.layout, geom, within, index=site.analysis(named_surface_routes))

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safespace._place import where_unnamed
 from safespace.analyses.lighting_grid import (
     LIT_UNLIT,
     P_CLASSES,
@@ -24,6 +23,7 @@ from safespace.analyses.lighting_grid import (
     stretch_table,
 )
 from safespace.analyses.named_routes import named_route_index
+from safespace.rules._common import where_unnamed
 from safespace.rules.engine import Feed, Param, SettingsGroup, Site
 
 EN13201_2 = "EN 13201-2:2015 Road lighting — Performance requirements, P classes [checked]"
@@ -178,7 +178,7 @@ def _place(site: Site, kind: str, fid: str, name: str | None, highway: str | Non
     near = _near_name(site, geom)
     if near:
         return f"the {word} by {near}"
-    where = where_unnamed(site.layout, geom)
+    where = where_unnamed(site, geom)
     return f"a {word} {where}" if where else f"a {word}"
 
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import numpy as np
 import shapely
 
-from safespace._place import where_unnamed
 from safespace.analyses.lighting_grid import (
     GENERIC_NAMES,
     LIT_DUSK_TO_DAWN,
@@ -19,6 +18,7 @@ from safespace.analyses.lighting_grid import (
     indoor_mask,
 )
 from safespace.findings import Finding, Metric
+from safespace.rules._common import where_unnamed
 from safespace.rules.engine import Param, Site, rule
 from safespace.rules.lighting._shared import (
     _RAW_ID,
@@ -327,7 +327,7 @@ def shaded_lamps(site: Site) -> Iterator[Finding | Metric]:
         geom = row.geometry
         near = _near_name(site, geom)
         fid = row["fid"]
-        where = f"by {near}" if near else where_unnamed(site.layout, geom)
+        where = f"by {near}" if near else where_unnamed(site, geom)
         who = (f"Lamp {fid}" if not _RAW_ID.match(str(fid)) else "A lamp") + (
             f" {where}" if where else ""
         )

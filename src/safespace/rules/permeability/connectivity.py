@@ -11,7 +11,6 @@ import numpy as np
 import shapely
 import shapely.ops
 
-from safespace._place import where_unnamed
 from safespace.analyses.angular import walk_angular
 from safespace.analyses.network_edges import foot_only_edges
 from safespace.analyses.network_metrics import (
@@ -25,6 +24,7 @@ from safespace.rules._common import (
     in_site,
     indoor_of,
     route_place,
+    where_unnamed,
 )
 from safespace.rules.engine import Param, Site, rule
 from safespace.rules.permeability._shared import (
@@ -236,7 +236,7 @@ def long_blocks(site: Site) -> Iterator[Finding | Metric]:
             severity=sev if over_hard else sev_rec,
             title="Long block" if over_hard else "Block longer than recommended",
             message=f"A block of {row.area_m2:,.0f} m² "
-            f"{where_unnamed(site.layout, row.geometry, within=30.0)} has a side of {side:.0f} "
+            f"{where_unnamed(site, row.geometry, within=30.0)} has a side of {side:.0f} "
             f"m, longer than {limit:g} m: walkers must go round it.".replace("  ", " "),
             geometry=row.geometry,
             basis="measured",
@@ -426,7 +426,7 @@ def isolated_routes(site: Site) -> Iterator[Finding | Metric]:
             severity=sev,
             title="Isolated foot route",
             message=f"The {t.length[e]:.0f} m pedestrian-only link on "
-            f"{route_place(site.layout, t.fid[e])} is among the least integrated and least "
+            f"{route_place(site, t.fid[e])} is among the least integrated and least "
             f"chosen routes within {radius:g} m: segregated and little used.",
             geometry=t.geometry[e],
             basis="measured",

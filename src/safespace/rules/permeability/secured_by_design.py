@@ -84,7 +84,6 @@ def rear_routes(site: Site) -> Iterator[Finding | Metric]:
     runs = runs[in_site(site, runs.geometry.values)] if len(runs) else runs
     lit = _lit_of(site.layout)
     total = 0.0
-    lay = site.layout
     for row in runs.itertuples():
         total += row.length_m
         both = row.both_sides_share >= 0.5
@@ -101,7 +100,7 @@ def rear_routes(site: Site) -> Iterator[Finding | Metric]:
         yield Finding(
             severity=sev,
             title="Footpath behind dwellings",
-            message=f"{row.length_m:.0f} m of {route_place(lay, row.fids)} runs {where}: "
+            message=f"{row.length_m:.0f} m of {route_place(site, row.fids)} runs {where}: "
             f"{plural(n, 'home')} {'turns its' if n == 1 else 'turn their'} back to it.",
             geometry=row.geometry,
             basis="modelled" if guessed else "measured",
@@ -173,7 +172,7 @@ def leaky_culdesac(site: Site) -> Iterator[Finding | Metric]:
         if _continues_as_pedestrian_street(lay, item):
             continue
         n += 1
-        street = route_place(lay, item["street_fids"])
+        street = route_place(site, item["street_fids"])
         subject = (
             f"An unnamed cul-de-sac ({street.removeprefix('an unnamed ')})"
             if street.startswith("an unnamed")
@@ -184,7 +183,7 @@ def leaky_culdesac(site: Site) -> Iterator[Finding | Metric]:
             severity=sev,
             title="Leaky cul-de-sac",
             message=f"{subject} is joined at its head to the rest of the network by "
-            f"{'a foot link' if k == 1 else 'foot links'} ({route_place(lay, item['link_fids'])}).",
+            f"{'a foot link' if k == 1 else 'foot links'} ({route_place(site, item['link_fids'])}).",
             geometry=item["link"],
             basis="measured",
             evidence={
@@ -280,7 +279,7 @@ def unobserved_alleys(site: Site) -> Iterator[Finding | Metric]:
         yield Finding(
             severity=sev,
             title="Alley with no overlooking frontage",
-            message=f"{end - start:.0f} m of {route_place(site.layout, c['fids'])} is closed in "
+            message=f"{end - start:.0f} m of {route_place(site, c['fids'])} is closed in "
             f"on both sides within {enc:g} m and no building front overlooks it.",
             geometry=geom,
             basis="modelled" if not site.layout.is_complete("entrances") else "measured",
@@ -354,7 +353,7 @@ def dead_end_foot_routes(site: Site) -> Iterator[Finding | Metric]:
         yield Finding(
             severity=sev,
             title="Dead-end foot route",
-            message=f"{length:.0f} m of pedestrian-only route ({route_place(layout, fids)}) "
+            message=f"{length:.0f} m of pedestrian-only route ({route_place(site, fids)}) "
             "ends without a way on: a walker has only one way out, back the way they came.",
             geometry=geom,
             basis="measured",

@@ -122,16 +122,30 @@ def dwelling_fids(layout: Layout) -> set:
     return set(b["fid"].to_numpy(dtype=object)[dwelling_mask(layout)]) if len(b) else set()
 
 
+def building_heights_known(layout: Layout) -> tuple[shapely.STRtree | None, np.ndarray, np.ndarray]:
+    """The buildings' STRtree and, per building, its ``height_m`` and ``levels`` as floats
+    (NaN: not given), for :func:`overlook_assumptions`. An analysis: O(n log n) for n
+    buildings, once per assessment."""
+    b = layout.buildings
+    if b.empty:
+        return None, np.empty(0), np.empty(0)
+    return (
+        shapely.STRtree(b.geometry.values),
+        b["height_m"].to_numpy(float),
+        b["levels"].to_numpy(float),
+    )
+
+
 def overlook_assumptions(site: Site, geom, distance: float, origin: str = "proposal") -> list[str]:
     """The defaults that stood in when judging who overlooks ``geom`` (empty: none)."""
     lay = site.layout
     out = []
-    b = lay.buildings
-    if not b.empty:
-        near = b[shapely.dwithin(b.geometry.values, geom, distance)]
+    tree, heights, levels = site.analysis(building_heights_known)
+    if tree is not None:
+        near = tree.query(geom, predicate="dwithin", distance=distance)
         if len(near):
-            h = near["height_m"].to_numpy(float)
-            lv = near["levels"].to_numpy(float)
+            h = heights[near]
+            lv = levels[near]
             from_levels = int(np.count_nonzero(np.isnan(h) & ~np.isnan(lv)))
             unknown = int(np.count_nonzero(np.isnan(h) & np.isnan(lv)))
             if from_levels:

@@ -123,7 +123,7 @@ def blocking_planting(site: Site) -> Iterator[Finding | Metric]:
             key, value, limit, where = problem
             count += 1
             route = lay.foot_routes["fid"].iloc[ri[i]] if ri[i] >= 0 else None
-            beside = "parking" if where == "parking" else route_place(lay, [route])
+            beside = "parking" if where == "parking" else route_place(site, [route])
             label = f" {row.fid}" if is_label(row.fid) else ""
             if key == "height_m":
                 what = f"a {row.kind}{label} is {value:g} m tall"
@@ -254,8 +254,8 @@ def front_boundaries(site: Site) -> Iterator[Finding | Metric]:
             message=(
                 f"A {row.barrier.replace('_', ' ')}"
                 f"{' ' + str(row.fid) if is_label(row.fid) else ''} ({row.height_m:g} m) stands "
-                f"between the front of {building_place(lay, homes, 'home')} and "
-                f"{route_place(lay, streets)}: above {p['max_height_m']:g} m it hides the door "
+                f"between the front of {building_place(site, homes, 'home')} and "
+                f"{route_place(site, streets)}: above {p['max_height_m']:g} m it hides the door "
                 "and ground-floor windows from the street, and the street from them."
             ),
             geometry=row.geometry,

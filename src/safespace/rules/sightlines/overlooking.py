@@ -11,7 +11,6 @@ import shapely
 import shapely.ops
 
 from safespace._classify import FOOT_ONLY
-from safespace._place import where_unnamed
 from safespace.analyses._visibility import route_chains
 from safespace.analyses.enclosure import enclosing_obstacles, enclosure_share
 from safespace.analyses.surveillance import GEHL_DISTANCE_SOURCE
@@ -23,6 +22,7 @@ from safespace.rules._common import (
     known,
     near_data_edge,
     route_place,
+    where_unnamed,
 )
 from safespace.rules.engine import Param, Site, rule
 from safespace.rules.sightlines._shared import (
@@ -104,7 +104,7 @@ def unobserved_stretches(site: Site) -> Iterator[Finding | Metric | Score]:
             severity="high" if high else "medium",
             title="Route not overlooked",
             message=(
-                f"{length:.0f} m of {route_place(site.layout, fids)} is overlooked by no "
+                f"{length:.0f} m of {route_place(site, fids)} is overlooked by no "
                 f"building front within {p['max_distance_m']:g} m: nobody at a window or door "
                 "has a view of who is there."
             ),
@@ -300,7 +300,7 @@ def dead_end_pockets(site: Site) -> Iterator[Finding | Metric]:
                 severity="medium" if enclosed else "info",
                 title="Dead-end pocket not overlooked",
                 message=(
-                    f"{route_place(site.layout, [row.fid])} ends in a dead end that no building "
+                    f"{route_place(site, [row.fid])} ends in a dead end that no building "
                     f"front overlooks within {p['max_distance_m']:g} m; its last "
                     f"{s1 - s0:.0f} m are out of view, and the end {what}."
                 ),
@@ -385,7 +385,7 @@ def parking_overlooked(site: Site) -> Iterator[Finding | Metric]:
             severity="high" if share == 0 else "medium",
             title="Parking not overlooked",
             message=(
-                f"{'The car park ' + label if label else 'A car park ' + where_unnamed(lay, geom)}"
+                f"{'The car park ' + label if label else 'A car park ' + where_unnamed(site, geom)}"
                 f": {100 * share:.0f}% of "
                 f"it is in view of dwelling windows within {p['max_distance_m']:g} m (at "
                 f"least {100 * p['min_share']:.0f}% wanted)."

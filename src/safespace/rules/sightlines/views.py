@@ -83,7 +83,7 @@ def blind_bends(site: Site) -> Iterator[Finding | Metric | Score]:
             severity="medium",
             title="Blind bend or corner",
             message=(
-                f"On {route_place(site.layout, fids)} a walker sees only {worst:.1f} m of the "
+                f"On {route_place(site, fids)} a walker sees only {worst:.1f} m of the "
                 f"route ahead round a bend or corner (less than {lim:g} m) over a "
                 f"{s1 - s0:.0f} m stretch."
             ),
@@ -163,8 +163,8 @@ def recess_spots(site: Site) -> Iterator[Finding | Metric]:
                 title="Recess beside a route",
                 message=(
                     f"A recess {row.depth_m:.1f} m deep and {row.width_m:.1f} m wide in "
-                    f"{building_place(layout, row.buildings, 'building')} opens onto "
-                    f"{route_place(layout, routes, row.geometry)}: deeper than "
+                    f"{building_place(site, row.buildings, 'building')} opens onto "
+                    f"{route_place(site, routes, row.geometry)}: deeper than "
                     f"{p['max_depth_m']:g} m, a "
                     "person standing in it is out of view from the route."
                 ),
@@ -248,7 +248,7 @@ def passage_exit(site: Site) -> Iterator[Finding | Metric]:
                     severity="high",
                     title="Passage exit not visible from its entrance",
                     message=(
-                        f"From one end of the passage on {route_place(site.layout, names)} "
+                        f"From one end of the passage on {route_place(site, names)} "
                         f"({line.length:.0f} m, {w:g} m wide) the other end cannot be seen: it "
                         f"bends {offset:.1f} m off the straight sight line, outside its "
                         f"{w / 2:g} m half-width."
