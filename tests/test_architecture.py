@@ -22,6 +22,12 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def _is_module(dotted: str) -> bool:
+    """Whether ``dotted`` names a module of the source tree: a ``.py`` file or a package."""
+    where = SRC / Path(*dotted.split("."))
+    return where.with_suffix(".py").exists() or (where / "__init__.py").exists()
+
+
 def _imports(path: Path, name: str) -> set[str]:
     """safespace modules imported at module level (not under ``if TYPE_CHECKING``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -48,9 +54,9 @@ def _imports(path: Path, name: str) -> set[str]:
                     mod = node.module or ""
                 if mod.startswith("safespace"):
                     out.add(mod)
-                    # "from safespace.x import y" where y is a submodule
+                    # "from safespace.x import y" where y is a submodule or subpackage
                     for a in node.names:
-                        if (SRC / Path(*f"{mod}.{a.name}".split("."))).with_suffix(".py").exists():
+                        if _is_module(f"{mod}.{a.name}"):
                             out.add(f"{mod}.{a.name}")
 
     visit(tree.body)
@@ -128,6 +134,28 @@ def test_the_graph_sees_real_imports():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def test_the_graph_sees_packages(tmp_path):
+    # a package is its __init__: a module of the graph, with its submodules beside it
+    assert {"safespace.rules.engine", "safespace.rules.engine.site"} <= set(GRAPH)
+    assert "safespace.rules.engine" in GRAPH["safespace.batch.task"]
+    assert "safespace.rules.engine.definition" in GRAPH["safespace.rules.engine.site"]
+    # "from safespace.x import y" where y is a subpackage counts y, not only x
+    probe = tmp_path / "probe.py"
+    probe.write_text("from safespace.rules import engine\nfrom safespace.analyses import network\n")
+    found = _imports(probe, "safespace.probe")
+    assert {"safespace.rules.engine", "safespace.analyses.network"} <= found
+
+
+def test_the_engine_parts_import_one_another_not_the_engine():
+    # safespace.rules.engine re-exports its parts; a part importing the package at module
+    # level would read it half initialised (the cycle test counts a package and its own
+    # submodules as one unit, so it would not see this)
+    parts = [m for m in GRAPH if m.startswith("safespace.rules.engine.")]
+    assert len(parts) >= 4
+    bad = sorted((m, d) for m in parts for d in GRAPH[m] if d == "safespace.rules.engine")
+    assert bad == []
+
+
 # (layer, modules it must not import at module level)
 FORBIDDEN = [
     ("safespace.io", ("safespace.analyses", "safespace.rules", "safespace.report",
@@ -166,4 +194,96 @@ def test_nothing_below_the_report_imports_it():
         for b in deps
         if b == "safespace.report" or b.startswith("safespace.report.")
     )
+    assert bad == []
+
+
+# -- the lazy exports of safespace.analyses ------------------------------------------------
+
+
+def _public_analyses_modules() -> list[str]:
+    """Every public module of ``safespace.analyses`` (no part of its name private)."""
+    import pkgutil
+
+    import safespace.analyses as an
+
+    names = []
+    for info in pkgutil.walk_packages(an.__path__, "safespace.analyses."):
+        if not any(part.startswith("_") for part in info.name.split(".")[2:]):
+            names.append(info.name)
+    return sorted(names)
+
+
+def _public_names(module) -> list[str]:
+    """A module's ``__all__``, or (without one) the functions and classes it defines."""
+    import inspect
+
+    listed = getattr(module, "__all__", None)
+    if listed is not None:
+        return list(listed)
+    return [
+        n
+        for n, obj in vars(module).items()
+        if not n.startswith("_")
+        and (inspect.isfunction(obj) or inspect.isclass(obj))
+        and obj.__module__ == module.__name__
+    ]
+
+
+def _public_analyses() -> dict[str, tuple[str, object]]:
+    """Public analyses by name: (defining public module, function).
+
+    An analysis is a public function whose first parameter is ``layout``: what
+    ``site.analysis(func, **kw)`` calls as ``func(layout, **kw)``.
+    """
+    import importlib
+    import inspect
+
+    found: dict[str, tuple[str, object]] = {}
+    for modname in _public_analyses_modules():
+        module = importlib.import_module(modname)
+        for name in _public_names(module):
+            obj = getattr(module, name)
+            if not inspect.isfunction(obj):
+                continue
+            first = next(iter(inspect.signature(obj).parameters), None)
+            if first == "layout":
+                found.setdefault(name, (modname, obj))
+    return found
+
+
+def test_every_public_analysis_is_a_lazy_export_of_safespace_analyses():
+    import importlib
+
+    import safespace.analyses as an
+
+    analyses = _public_analyses()
+    # a check that cannot fail is no check: the scan finds analyses old and new
+    assert {"illuminance_grid", "stretch_table", "walk_angular", "leaky_culdesacs"} <= set(analyses)
+    missing, wrong = [], []
+    for name, (modname, obj) in sorted(analyses.items()):
+        home = an._EXPORTS.get(name)
+        if home is None:
+            missing.append(f"{name} ({modname})")
+            continue
+        # the export names the defining module or a package above it that re-exports the
+        # name (safespace.analyses.lighting_grid for a module inside it)
+        if not (modname == home or modname.startswith(home + ".")) or (
+            getattr(importlib.import_module(home), name, None) is not obj
+        ):
+            wrong.append(f"{name}: exported from {home}, defined in {modname}")
+    assert missing == [], "public analyses missing from safespace.analyses._EXPORTS"
+    assert wrong == []
+
+
+def test_every_lazy_export_is_public_in_its_module():
+    import importlib
+
+    import safespace.analyses as an
+
+    assert an.__all__ == sorted(an._EXPORTS)
+    bad = []
+    for name, home in sorted(an._EXPORTS.items()):
+        module = importlib.import_module(home)
+        if name not in _public_names(module):
+            bad.append(f"{name} is not public in {home}")
     assert bad == []
