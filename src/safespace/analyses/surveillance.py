@@ -56,7 +56,7 @@ from safespace.analyses._visibility import (
     NON_OBSERVING_BUILDINGS,
     STOREY_HEIGHT_M,
     SightIndex,
-    inside_any,
+    inside_any_xy,
     polygon_segments,
     route_samples,
 )
@@ -83,13 +83,15 @@ def observers(
     storey_height: float = STOREY_HEIGHT_M,
     max_floor: int = 2,
     front_angle: float = 45.0,
+    building_segments: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Observer points on the walls that can overlook public space.
 
     See the module docstring for which walls observe. Returns a DataFrame with columns
     ``x``, ``y``, ``z`` (eye height), ``nx``, ``ny`` (unit outward normal of the wall),
     ``building`` (row position in ``layout.buildings``), ``wall`` (a global wall id),
-    ``front`` (the wall was chosen as a front from a tagged entrance).
+    ``front`` (the wall was chosen as a front from a tagged entrance). ``building_segments``:
+    :func:`~._visibility.polygon_segments` of the buildings, when the caller has them.
 
     Complexity: O(wall length / observer_spacing + walls × entrances per building).
     """
@@ -99,7 +101,9 @@ def observers(
     cols = ["x", "y", "z", "nx", "ny", "building", "wall", "front"]
     if b.empty:
         return pd.DataFrame({c: [] for c in cols})
-    seg, owner = polygon_segments(b.geometry.values)
+    if building_segments is None:
+        building_segments = polygon_segments(b.geometry.values)
+    seg, owner = building_segments
     d = seg[:, 2:] - seg[:, :2]
     length = np.hypot(d[:, 0], d[:, 1])
     normal = np.column_stack([d[:, 1], -d[:, 0]]) / length[:, None]  # right of a→b: outside
@@ -166,7 +170,7 @@ def observers(
         }
     )
     # Drop observers standing inside another building (party walls of terraces).
-    inside = inside_any(shapely.points(xy), b.geometry.values)
+    inside = inside_any_xy(xy, b.geometry.values)
     return out[~inside].reset_index(drop=True)
 
 
@@ -215,6 +219,13 @@ def tagged_indoor(layout: Layout, samples) -> np.ndarray:
         return np.zeros(n, dtype=bool)
     route = (samples["kind"] == "route").to_numpy()
     return route & samples["fid"].isin(inside).to_numpy()
+
+
+def _unique(keys: np.ndarray) -> np.ndarray:
+    """``np.unique`` of 1-D integer keys by one sort (NumPy 2.4's ``unique`` of int64 is
+    several times slower). O(n log n)."""
+    k = np.sort(keys)
+    return k[np.r_[True, k[1:] != k[:-1]]] if len(k) else k
 
 
 def surveillance_field(
@@ -280,8 +291,10 @@ def surveillance_field(
     samples = route_samples(layout, spacing, kinds)
     # indoors: inside a building footprint, or on a way tagged indoor or underground
     samples["indoor"] = samples["indoor"].to_numpy(bool) | tagged_indoor(layout, samples)
+    walls = polygon_segments(layout.buildings.geometry.values) if len(layout.buildings) else None
     obs = observers(
         layout,
+        building_segments=walls,
         observer_spacing=observer_spacing,
         eye_height=eye_height,
         storey_height=storey_height,
@@ -307,7 +320,7 @@ def surveillance_field(
             v[:, 0] * obs["nx"].to_numpy()[pairs_o] + v[:, 1] * obs["ny"].to_numpy()[pairs_o] > 1e-9
         )
         pairs_i, pairs_o, dist = pairs_i[facing], pairs_o[facing], dist[facing]
-        index = SightIndex.from_layout(layout, storey_height=storey_height)
+        index = SightIndex.from_layout(layout, storey_height=storey_height, building_segments=walls)
         a = np.column_stack([oxy[pairs_o], obs["z"].to_numpy()[pairs_o]])
         bpt = np.column_stack([sxy[pairs_i], np.full(len(pairs_i), target_height)])
         clear = ~index.blocked(a, bpt)
@@ -320,8 +333,8 @@ def surveillance_field(
     # distinct (sample, building) and (sample, wall) pairs, as sorted 1-D integer keys
     nb = max(len(layout.buildings), 1)
     nw = int(obs["wall"].max()) + 1 if len(obs) else 1
-    kb = np.unique(pairs_i * nb + bld)
-    kw = np.unique(pairs_i * nw + wall)
+    kb = _unique(pairs_i * nb + bld)
+    kw = _unique(pairs_i * nw + wall)
     ib = np.column_stack([kb // nb, kb % nb])
     out["n_buildings"] = np.bincount(ib[:, 0], minlength=n)
     out["n_facades"] = np.bincount(kw // nw, minlength=n)
@@ -333,10 +346,10 @@ def surveillance_field(
     buildings[:] = [()] * n
     if len(ib):
         rows = ib[:, 0]
-        cuts = np.flatnonzero(np.diff(rows)) + 1
-        heads = rows[np.r_[0, cuts]]
-        groups = np.split(fids[ib[:, 1]], cuts)
-        buildings[heads] = [tuple(g) for g in groups]
+        cuts = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1, len(rows)].tolist()
+        heads = rows[cuts[:-1]]
+        vals = fids[ib[:, 1]].tolist()
+        buildings[heads] = [tuple(vals[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
     out["buildings"] = buildings
     out.attrs.update(
         {
