@@ -6,14 +6,16 @@ inside areas); both are re-exported by :mod:`.illuminance`. Costs are in each do
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
 import shapely
 
+from safespace.analyses._jit import tiered
 from safespace.errors import InputError
 from safespace.limits import check_points
 
-__all__ = ["area_grid", "route_grid"]
+__all__ = ["LineTable", "area_grid", "route_grid"]
 
 
 def _geoms(obj) -> np.ndarray:
@@ -55,7 +57,7 @@ def route_grid(
         Columns ``x``, ``y``, ``line`` (index of the input line), ``part`` (index of the
         part within a MultiLineString, else 0), ``along`` (m from the part's start), ``offset`` (m across, positive to the left of the direction of travel),
         ``direction_deg`` (direction of travel, degrees clockwise from north).
-        Complexity O(N) shapely interpolations for N points.
+        Complexity O(N + R log V) for N points, R rows and V vertices per line.
     """
     geoms = _geoms(lines)
     w_all = np.broadcast_to(np.asarray(widths, dtype=np.float64), (geoms.size,))
@@ -85,12 +87,10 @@ def route_grid(
     step = np.arange(row_part.size) - np.repeat(np.cumsum(n_along) - n_along, n_along)
     s = (step + 0.5) * (length / n_along)[row_part]
     delta = np.minimum(0.25, 0.25 * (length / n_along)[row_part])
-    g = parts[row_part]
-    p_mid = shapely.get_coordinates(shapely.line_interpolate_point(g, s))
-    p_a = shapely.get_coordinates(shapely.line_interpolate_point(g, np.maximum(s - delta, 0)))
-    p_b = shapely.get_coordinates(
-        shapely.line_interpolate_point(g, np.minimum(s + delta, length[row_part]))
-    )
+    along = LineTable(parts)
+    p_mid = along.points(row_part, s)
+    p_a = along.points(row_part, np.maximum(s - delta, 0))
+    p_b = along.points(row_part, np.minimum(s + delta, length[row_part]))
     t = p_b - p_a
     tn = np.hypot(t[:, 0], t[:, 1])
     tn[tn == 0] = 1.0
@@ -152,3 +152,95 @@ def area_grid(polygons, spacing: float = 3.0) -> pd.DataFrame:
         owner = np.concatenate([owner, empty])
     order = np.argsort(owner, kind="stable")
     return pd.DataFrame({"x": x[order], "y": y[order], "area": owner[order].astype(np.int64)})
+
+
+class LineTable:
+    """LineStrings as one coordinate table, for many points along them at once.
+
+    :meth:`points` is ``shapely.line_interpolate_point`` (GEOS's ``LengthIndexedLine``) bit
+    for bit: the same running sum of segment lengths from the line's start, the same
+    segment (the first whose running total exceeds the distance), the same fraction and the
+    same ``(p1 - p0) * fraction + p0``; a negative distance counts from the end, a distance
+    of 0 gives the first vertex, one beyond the end the last. Finite distances only. Building
+    the table is O(V) for V vertices.
+    """
+
+    def __init__(self, lines: np.ndarray) -> None:
+        lines = np.asarray(lines, dtype=object)
+        if lines.size and not np.all(shapely.get_type_id(lines) == 1):
+            raise InputError("LineTable needs LineString geometries")
+        xy, owner = shapely.get_coordinates(lines, return_index=True)
+        self.xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
+        self.start = np.searchsorted(owner, np.arange(lines.size + 1)).astype(np.int64)
+        self.cum = _running_length(self.xy, self.start)
+
+    def points(self, line: np.ndarray, distance: np.ndarray) -> np.ndarray:
+        """(n, 2) points at ``distance[k]`` m along line ``line[k]``. O(n log V)."""
+        line = np.ascontiguousarray(line, dtype=np.int64)
+        distance = np.ascontiguousarray(np.broadcast_to(distance, line.shape), dtype=np.float64)
+        return _along(self.xy, self.start, self.cum, line, distance)
+
+
+@tiered(lambda xy, start: xy.shape[0], 20_000)
+@numba.njit(cache=True)
+def _running_length(xy, start):
+    """Per vertex, the sum of the segment lengths from its line's start (GEOS's order)."""
+    cum = np.zeros(xy.shape[0])
+    for p in range(start.shape[0] - 1):
+        total = 0.0
+        for v in range(start[p] + 1, start[p + 1]):
+            dx = xy[v, 0] - xy[v - 1, 0]
+            dy = xy[v, 1] - xy[v - 1, 1]
+            total += np.sqrt(dx * dx + dy * dy)
+            cum[v] = total
+    return cum
+
+
+@tiered(lambda xy, start, cum, line, distance: line.shape[0], 5_000)
+@numba.njit(cache=True)
+def _along(xy, start, cum, line, distance):
+    """The point at ``distance[k]`` along line ``line[k]`` (see :class:`LineTable`)."""
+    n = line.shape[0]
+    out = np.empty((n, 2))
+    for k in range(n):
+        a = start[line[k]]
+        b = start[line[k] + 1]
+        d = distance[k]
+        if b <= a:
+            out[k, 0] = np.nan
+            out[k, 1] = np.nan
+            continue
+        if d < 0.0:  # from the end, as GEOS: the line's length plus d
+            d = cum[b - 1] + d
+        if not d > 0.0:
+            out[k, 0] = xy[a, 0]
+            out[k, 1] = xy[a, 1]
+            continue
+        # the first vertex v > a whose running total exceeds d: segment v - 1 -> v
+        lo = a + 1
+        hi = b
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if cum[mid] > d:
+                hi = mid
+            else:
+                lo = mid + 1
+        if lo >= b:  # beyond the end
+            out[k, 0] = xy[b - 1, 0]
+            out[k, 1] = xy[b - 1, 1]
+            continue
+        x0, y0 = xy[lo - 1, 0], xy[lo - 1, 1]
+        x1, y1 = xy[lo, 0], xy[lo, 1]
+        dx = x1 - x0
+        dy = y1 - y0
+        frac = (d - cum[lo - 1]) / np.sqrt(dx * dx + dy * dy)
+        if frac <= 0.0:
+            out[k, 0] = x0
+            out[k, 1] = y0
+        elif frac >= 1.0:
+            out[k, 0] = x1
+            out[k, 1] = y1
+        else:
+            out[k, 0] = (x1 - x0) * frac + x0
+            out[k, 1] = (y1 - y0) * frac + y0
+    return out

@@ -22,6 +22,7 @@ height, flux or width; they are typical UK/EU practice) and each is a rule param
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -30,7 +31,13 @@ import shapely
 import shapely.ops
 
 # the lit values are the one vocabulary in _classify, re-exported for the lighting rules
-from safespace._classify import LIT_DUSK_TO_DAWN, LIT_PART_NIGHT, LIT_UNLIT, is_indoor
+from safespace._classify import (
+    LIT_DUSK_TO_DAWN,
+    LIT_PART_NIGHT,
+    LIT_UNLIT,
+    building_heights,
+    is_indoor,
+)
 from safespace._units import parse_length
 from safespace.analyses.illuminance import (
     DEFAULT_MAINTENANCE_FACTOR,
@@ -43,6 +50,9 @@ from safespace.analyses.illuminance import (
 from safespace.errors import InputError, RuleError
 from safespace.photometry import Photometry, generic_streetlight
 from safespace.photometry import read as read_photometry
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 __all__ = [
     "CLASS_OF_HIGHWAY",
@@ -138,7 +148,7 @@ def route_width(frame: pd.DataFrame) -> np.ndarray:
     return w.astype(float)
 
 
-def _all_routes(layout) -> gpd.GeoDataFrame:
+def _all_routes(layout: Layout) -> gpd.GeoDataFrame:
     """Foot routes and streets (a ``foot=no`` street still carries lamps), one row per fid."""
     parts = [f for f in (layout.foot_routes, layout.streets) if not f.empty]
     if not parts:
@@ -158,14 +168,14 @@ def _direction_deg(tags: dict) -> float:
         return np.nan
 
 
-def _input_dir(layout) -> Path:
+def _input_dir(layout: Layout) -> Path:
     label = layout.inputs[0]["label"] if layout.inputs else ""
     p = Path(label) if label else None
     return p.parent if p is not None and p.suffix else Path.cwd()
 
 
 def layout_lamps(
-    layout,
+    layout: Layout,
     *,
     footway_height_m: float = 5.0,
     street_height_m: float = 6.0,
@@ -469,7 +479,7 @@ def _assumed_in_reach(
 
 
 def lighting_obstacles(
-    layout, *, tree_occlusion: bool = True, crown_base_default_m: float = 2.0
+    layout: Layout, *, tree_occlusion: bool = True, crown_base_default_m: float = 2.0
 ) -> Obstacles | None:
     """Buildings (from the ground to their effective height: ``height_m``, else ``levels`` ×
     3 m, else unknown = taller than any lamp; the sight lines use the same), plus tree
@@ -478,9 +488,13 @@ def lighting_obstacles(
     (``safespace:crown_base``, else ``crown_base_default_m``) to the top. Crowns are opaque:
     an upper bound on their shade. O(n) in the features.
     """
+    # the buildings' part as Obstacles(layout.buildings) has it: the prepared obstacle set
+    # is built once, from both parts (what Obstacles.concat of the two parts gives)
+    bld = layout.buildings
     parts = []
-    if not layout.buildings.empty:
-        parts.append(Obstacles(layout.buildings))
+    if not bld.empty:
+        heights = building_heights(bld) if "height_m" in bld.columns else None
+        parts.append((np.asarray(bld.geometry.values, dtype=object), heights, None))
     pl = layout.planting
     if tree_occlusion and not pl.empty:
         geoms = pl.geometry.values
@@ -496,12 +510,25 @@ def lighting_obstacles(
         )
         ok = (crown != None) & np.isfinite(top) & (top > base)  # noqa: E711
         if ok.any():
-            parts.append(Obstacles(crown[ok], top[ok], base[ok]))
-    return Obstacles.concat(*parts)
+            parts.append((crown[ok], top[ok], base[ok]))
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return Obstacles(*parts[0])
+    n = [len(p[0]) for p in parts]
+    return Obstacles(
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate(
+            [np.full(k, np.inf) if p[1] is None else p[1] for k, p in zip(n, parts, strict=True)]
+        ),
+        np.concatenate(
+            [np.zeros(k) if p[2] is None else p[2] for k, p in zip(n, parts, strict=True)]
+        ),
+    )
 
 
 def illuminance_grid(
-    layout,
+    layout: Layout,
     *,
     spacing_along: float = 3.0,
     min_across: int = 3,
@@ -643,7 +670,7 @@ def illuminance_grid(
 
 
 def entrance_illuminance(
-    layout,
+    layout: Layout,
     *,
     step_out_m: float = 0.5,
     reach_factor: float = 6.0,
@@ -729,7 +756,7 @@ def entrance_illuminance(
 
 
 def lamp_shading(
-    layout,
+    layout: Layout,
     *,
     samples_across: int = 41,
     reach_factor: float = 6.0,
@@ -879,12 +906,12 @@ def _tag(value) -> str | None:
     return text or None
 
 
-def _lamps_partial(layout, origins) -> np.ndarray:
+def _lamps_partial(layout: Layout, origins) -> np.ndarray:
     """Per origin: is the lamp layer partial there (a missing lamp is unknown)?"""
     return ~layout.complete_mask("lamps", origins)
 
 
-def _route_parts(layout) -> tuple[np.ndarray, np.ndarray]:
+def _route_parts(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     """All parts of the foot routes and, per route, the index of its first part.
 
     The grid's (``feature``, ``part``) of a route point is part ``first[feature] + part``.
@@ -941,7 +968,7 @@ def _substrings(lines: np.ndarray, a0: np.ndarray, a1: np.ndarray) -> np.ndarray
 
 
 def stretch_table(
-    layout,
+    layout: Layout,
     *,
     grid: gpd.GeoDataFrame,
     stretch_m: float = 50.0,

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numba
 import numpy as np
 import pandas as pd
 import shapely
@@ -50,6 +51,9 @@ from scipy.spatial import cKDTree
 
 from safespace._classify import DWELLINGS, FOOT_ONLY, dwelling_mask
 from safespace._geom import flag_runs
+from safespace.analyses._jit import tiered
+from safespace.analyses._kern_grids import LineTable
+from safespace.analyses._kern_snap import _outline_segments, _polygon_segments, _segment_segment
 from safespace.errors import InputError
 
 if TYPE_CHECKING:
@@ -136,7 +140,8 @@ def building_fronts(layout: Layout, *, street_search_m: float = 60.0) -> pd.Data
 
     Notes
     -----
-    Group-by over the entrances plus one STRtree nearest query: O((B + E + S) log(B + S)).
+    Group-by over the entrances plus a nearest-street search (:func:`_nearest_streets`):
+    O((B + E + S) log(B + S) + Σ segment pairs of a building and the streets near it).
     """
     bld = layout.buildings
     n = len(bld)
@@ -185,9 +190,7 @@ def building_fronts(layout: Layout, *, street_search_m: float = 60.0) -> pd.Data
         np.asarray(layout.streets.geometry.values, dtype=object) if len(layout.streets) else []
     )
     if len(todo) and len(streets):
-        bi, si = shapely.STRtree(streets).query_nearest(
-            geoms[todo], max_distance=street_search_m, all_matches=False
-        )
+        bi, si = _nearest_streets(geoms[todo], streets, street_search_m)
         if len(bi):
             rows = todo[bi]
             # from the centroid, not the outline: a wall parallel to the street has no single
@@ -246,14 +249,13 @@ def route_flanks(
     ci = np.repeat(np.arange(len(chains)), counts)
     k = np.arange(len(ci)) - np.repeat(np.cumsum(counts) - counts, counts) if len(ci) else ci
     pos = (k + 0.5) * lengths[ci] / np.asarray(counts)[ci] if len(ci) else np.zeros(0)
-    lines = np.asarray(chains.geometry.values, dtype=object)[ci]
-    pts = shapely.line_interpolate_point(lines, pos) if len(ci) else np.empty(0, dtype=object)
-    xy = shapely.get_coordinates(pts).reshape(-1, 2)
+    # points along the chains, as shapely.line_interpolate_point (bit for bit, LineTable)
+    table = LineTable(np.asarray(chains.geometry.values, dtype=object))
+    xy = table.points(ci, pos)
+    pts = shapely.points(xy) if len(ci) else np.empty(0, dtype=object)
     # tangent from the points 0.5 m either side (clipped at the chain ends)
-    a = shapely.get_coordinates(shapely.line_interpolate_point(lines, np.maximum(pos - 0.5, 0)))
-    b = shapely.get_coordinates(
-        shapely.line_interpolate_point(lines, np.minimum(pos + 0.5, lengths[ci]))
-    )
+    a = table.points(ci, np.maximum(pos - 0.5, 0))
+    b = table.points(ci, np.minimum(pos + 0.5, lengths[ci]))
     tan = (b - a).reshape(-1, 2)
     norm = np.hypot(tan[:, 0], tan[:, 1])
     tan = tan / np.where(norm > 0, norm, 1)[:, None]
@@ -270,7 +272,9 @@ def route_flanks(
     fn = np.hypot(facing[:, 0], facing[:, 1])
     facing = facing / np.where(fn > 1e-6, fn, np.nan)[:, None]
     cos_t = np.cos(np.radians(front_angle))
-    barriers = _side_barriers(layout)
+    # what the rays may hit, made valid and indexed once for both sides
+    b_targets = _targets(bgeom)
+    w_targets = _targets(_side_barriers(layout))
 
     for side, sign in zip(_SIDES, (1.0, -1.0), strict=True):
         d = sign * left
@@ -279,7 +283,7 @@ def route_flanks(
             if len(xy)
             else np.empty(0, dtype=object)
         )
-        hit, dist = _first_hit(rays, pts, bgeom)
+        hit, dist = _first_hit(rays, pts, b_targets)
         rel = np.full(len(xy), None, dtype=object)
         bfid = np.full(len(xy), None, dtype=object)
         dw = np.zeros(len(xy), dtype=bool)
@@ -294,7 +298,7 @@ def route_flanks(
             bfid[ok] = fronts["fid"].to_numpy()[h]
             dw[ok] = dwelling[h]
             how[ok] = method[h]
-        _, bdist = _first_hit(rays, pts, barriers)
+        _, bdist = _first_hit(rays, pts, w_targets)
         cols[f"{side}_building"] = bfid
         cols[f"{side}_dist_m"] = dist
         cols[f"{side}_relation"] = rel
@@ -522,21 +526,30 @@ def _side_barriers(layout: Layout) -> np.ndarray:
     return geoms[keep]
 
 
-def _first_hit(
-    rays: np.ndarray, origins: np.ndarray, geoms: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the first geometry each ray meets (-1 if none) and the distance to it."""
-    n = len(rays)
-    hit = np.full(n, -1, dtype=np.int64)
-    dist = np.full(n, np.nan)
-    if n == 0 or len(geoms) == 0:
-        return hit, dist
+def _targets(geoms: np.ndarray) -> tuple[np.ndarray, shapely.STRtree | None]:
+    """Geometries a ray may hit, each made valid if it is not, and their STRtree."""
+    if len(geoms) == 0:
+        return geoms, None
     # an invalid barrier polygon (a fence drawn as a bow-tie) breaks GEOS's intersection
     bad = ~shapely.is_valid(geoms)
     if bad.any():
         geoms = geoms.copy()
         geoms[bad] = shapely.make_valid(geoms[bad])
-    ri, gi = shapely.STRtree(geoms).query(rays, predicate="intersects")
+    return geoms, shapely.STRtree(geoms)
+
+
+def _first_hit(
+    rays: np.ndarray, origins: np.ndarray, targets: tuple[np.ndarray, shapely.STRtree | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the first geometry each ray meets (-1 if none) and the distance to it;
+    ``targets`` is :func:`_targets` of the geometries."""
+    n = len(rays)
+    hit = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.nan)
+    geoms, tree = targets
+    if n == 0 or tree is None:
+        return hit, dist
+    ri, gi = tree.query(rays, predicate="intersects")
     if len(ri) == 0:
         return hit, dist
     # a route passing through a building (a covered passage) is not flanked by it
@@ -551,3 +564,122 @@ def _first_hit(
     hit[ri[first]] = gi[first]
     dist[ri[first]] = d[first]
     return hit, dist
+
+
+#: Two streets nearer than this (m) to a building than each other are a tie: shapely's
+#: ``STRtree.query_nearest`` settles it (so the pick is the one it always was).
+_TIE_M = 1e-6
+
+
+def _nearest_streets(
+    geoms: np.ndarray, streets: np.ndarray, max_distance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``STRtree(streets).query_nearest(geoms, max_distance=..., all_matches=False)``.
+
+    The same pairs, found faster: the streets whose boxes come within ``max_distance`` (+ 1
+    m) of a building's box are its candidates, and a kernel takes the distance of each
+    candidate as GEOS does (least distance between their segments, 0 when they cross or a
+    street starts inside the building). A building whose two nearest streets lie within
+    :data:`_TIE_M` of each other, or whose nearest lies within it of ``max_distance``, is
+    asked of the tree itself (GEOS then picks among equal distances by its traversal).
+
+    Notes
+    -----
+    O((B + S) log S) for the box query, plus O(Σ segments of a building × segments of a
+    candidate) for the distances.
+    """
+    tree = shapely.STRtree(streets)
+    if not (0 < max_distance < np.inf):
+        return tree.query_nearest(geoms, max_distance=max_distance, all_matches=False)
+    n = len(geoms)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    # candidates: the streets whose box, grown by max_distance + 1 m, meets the building's
+    # (asked from the streets' side: there are fewer of them)
+    b = shapely.bounds(streets) + np.array([-1.0, -1.0, 1.0, 1.0]) * (max_distance + 1.0)
+    fine = np.isfinite(b).all(axis=1)
+    grown = np.full(len(streets), None, dtype=object)
+    grown[fine] = shapely.box(b[fine, 0], b[fine, 1], b[fine, 2], b[fine, 3])
+    si, qi = shapely.STRtree(geoms).query(grown)
+    order = np.lexsort((si, qi))
+    qi, si = qi[order], si[order]
+    ragged = _polygon_segments(geoms)
+    qa, qb, qstart = ragged if ragged is not None else _outline_segments(geoms)
+    sa, sb, sstart = _outline_segments(streets)
+    # GEOS: a street with a part starting inside (or on) the polygon is at distance 0
+    parts, part_of = shapely.get_parts(streets, return_index=True)
+    pxy, pv = shapely.get_coordinates(parts, return_index=True)
+    _, first = np.unique(pv, return_index=True)
+    fpart = part_of[pv[first]]  # the street of each part with a vertex, in street order
+    pstart = np.searchsorted(fpart, np.arange(len(streets) + 1))
+    inside = np.zeros(len(qi), dtype=bool)
+    cand = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (3, 6))[qi])
+    if len(cand):
+        n_parts = np.diff(pstart)[si[cand]]
+        pair = np.repeat(cand, n_parts)
+        k = np.arange(n_parts.sum()) - np.repeat(np.cumsum(n_parts) - n_parts, n_parts)
+        fxy = pxy[first[np.repeat(pstart[si[cand]], n_parts) + k]]
+        hit = shapely.intersects_xy(geoms[qi[pair]], fxy[:, 0], fxy[:, 1])
+        inside[pair[hit]] = True
+    box = shapely.bounds(geoms)
+    d = np.sqrt(_pair_distance2(qa, qb, qstart, sa, sb, sstart, qi, si, box, max_distance + 1.0))
+    d[inside] = 0.0
+    # per building: the nearest street and the distance of the next nearest
+    best = np.full(n, np.inf)
+    np.minimum.at(best, qi, d)
+    is_best = d == best[qi]
+    pick = np.full(n, -1, np.int64)
+    pick[qi[is_best]] = si[is_best]
+    n_best = np.bincount(qi[is_best], minlength=n)
+    second = np.full(n, np.inf)
+    np.minimum.at(second, qi[~is_best], d[~is_best])
+    unsure = (n_best > 1) | (second <= best + _TIE_M) | (np.abs(best - max_distance) <= _TIE_M)
+    unsure &= ok & np.isfinite(best)
+    found = ok & ~unsure & (best <= max_distance)
+    out_b, out_s = np.flatnonzero(found), pick[found]
+    redo = np.flatnonzero(unsure)
+    if len(redo):
+        rb, rs = tree.query_nearest(geoms[redo], max_distance=max_distance, all_matches=False)
+        out_b, out_s = np.r_[out_b, redo[rb]], np.r_[out_s, rs]
+        order = np.argsort(out_b, kind="stable")
+        out_b, out_s = out_b[order], out_s[order]
+    return out_b.astype(np.intp), out_s.astype(np.intp)
+
+
+def _work_pair_distance2(qa, qb, qstart, sa, sb, sstart, qi, si, *_):
+    # pairs × mean segments of a building × mean segments of a street (interpreted: ~2 µs)
+    return (
+        qi.size * (qa.shape[0] / max(1, qstart.size - 1)) * (sa.shape[0] / max(1, sstart.size - 1))
+    )
+
+
+@tiered(_work_pair_distance2, 20_000)
+@numba.njit(cache=True)
+def _pair_distance2(qa, qb, qstart, sa, sb, sstart, qi, si, box, cutoff):
+    """Squared least distance between the segments of outline ``qi[p]`` (bounding box
+    ``box[qi[p]]``) and line ``si[p]`` (0 where two cross or touch), for every pair p; inf
+    when it is more than ``cutoff`` (or a geometry is empty). A street segment whose box
+    lies further from the outline's box than the least distance so far (or the cutoff) is
+    skipped: it cannot come nearer."""
+    out = np.full(qi.size, np.inf)
+    for p in range(qi.size):
+        q = qi[p]
+        s = si[p]
+        x0, y0, x1, y1 = box[q, 0], box[q, 1], box[q, 2], box[q, 3]
+        best = cutoff * cutoff
+        found = False
+        for m in range(sstart[s], sstart[s + 1]):
+            cx, cy, dx, dy = sa[m, 0], sa[m, 1], sb[m, 0], sb[m, 1]
+            gx = max(0.0, min(cx, dx) - x1, x0 - max(cx, dx))
+            gy = max(0.0, min(cy, dy) - y1, y0 - max(cy, dy))
+            if gx * gx + gy * gy > best:
+                continue
+            for k in range(qstart[q], qstart[q + 1]):
+                d = _segment_segment(qa[k, 0], qa[k, 1], qb[k, 0], qb[k, 1], cx, cy, dx, dy)[0]
+                if d <= best:
+                    best = d
+                    found = True
+            if found and best == 0.0:
+                break
+        if found:
+            out[p] = best
+    return out

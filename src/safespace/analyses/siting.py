@@ -293,6 +293,7 @@ def candidate_sites(
     max_candidates: int = 200,
     integration_quantile: float = 0.75,
     spacing_m: float | None = 50.0,
+    targets: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Generate candidate sites.
 
@@ -309,6 +310,9 @@ def candidate_sites(
         Keep candidates inside this polygon (e.g. the site).
     max_candidates
         Thin spatially (every n-th along a grid-cell order) when there are more.
+    targets
+        :func:`~safespace.analyses.travel_time.building_targets` on ``graph`` (a
+        ``"length"`` router), when the caller has them already; computed here otherwise.
 
     Returns
     -------
@@ -337,7 +341,7 @@ def candidate_sites(
                 )
             )
     if kind in ("frontages", "both"):
-        pts = _frontage_points(layout, g, integration_quantile)
+        pts = _frontage_points(layout, g, integration_quantile, targets)
         if pts is None:
             if kind == "frontages":
                 xy = np.array([(d["x"], d["y"]) for _, d in g.nodes(data=True)], dtype=float)
@@ -375,20 +379,23 @@ def candidate_sites(
     )
 
 
-def _frontage_points(layout: Layout, g, quantile):
+def _frontage_points(layout: Layout, g, quantile, targets=None):
     try:
-        from safespace.analyses.space_syntax import angular_segment_analysis
+        from safespace.analyses.space_syntax import segment_closeness, segment_map
     except ImportError:
         return None
     if g.number_of_edges() == 0 or layout.buildings.empty:
         return None
-    seg = angular_segment_analysis(g, radii=(800,), choice=False)
-    integ = seg["integration_800"].to_numpy(dtype=float)
+    # angular integration at 800 m (angular_segment_analysis's integration_800, computed
+    # without the reach and choice nothing here reads)
+    sm = segment_map(g)
+    nc, td = segment_closeness(sm, 800.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        integ = np.where(td > 0, nc**2 / td, np.nan)
     if not np.isfinite(integ).any():
         return None
-    good = seg.geometry.values[np.nan_to_num(integ, nan=-1) >= np.nanquantile(integ, quantile)]
-    router = Router(g, "length")
-    bt = building_targets(layout, router)
+    good = sm.geometry[np.nan_to_num(integ, nan=-1) >= np.nanquantile(integ, quantile)]
+    bt = targets if targets is not None else building_targets(layout, Router(g, "length"))
     pts = np.asarray(bt["point"].to_numpy(), dtype=object)
     tree = shapely.STRtree(good)
     hit, _ = tree.query(pts, predicate="dwithin", distance=15.0)
@@ -476,6 +483,7 @@ def siting(
     """
     g = _network(layout, mode, graph)
     router = Router(g, "length" if mode == "walk" else "travel_time")
+    targets = building_targets(layout, router)
     if isinstance(candidates, str):
         cand = candidate_sites(
             layout,
@@ -483,6 +491,8 @@ def siting(
             graph=g if mode == "walk" else None,
             within=within,
             max_candidates=max_candidates,
+            # the frontages' building points are these targets on the same walk network
+            targets=targets if mode == "walk" else None,
         )
     else:
         geo = (
@@ -498,7 +508,7 @@ def siting(
     if len(cand) == 0:
         raise InputError("no candidate sites for siting (none generated inside the site?)")
     dwell = homes(layout)
-    bt = building_targets(layout, router)
+    bt = targets
     bt = bt[dwell[bt["building"].to_numpy()]] if len(bt) else bt
     prem = _premises(layout, mode, premises, extra_police)
     pts = np.r_[

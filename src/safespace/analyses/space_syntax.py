@@ -320,6 +320,33 @@ def segment_centrality(
     return nc, td / ANGLE_SCALE, ch, reach
 
 
+def segment_closeness(sm: SegmentMap, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Closeness only, at one radius: (node_count, total_depth), each (S,).
+
+    The same ``node_count`` and ``total_depth`` as :func:`segment_centrality` (``choice``
+    off) gives at this radius, bit for bit, with neither reach nor choice: siting ranks
+    segments by integration alone. ``radius`` in metres, ``np.inf`` for radius n.
+
+    Notes
+    -----
+    Per origin, the metric search and the least-angle search of :func:`segment_centrality`,
+    but a state with a single incoming step (the inside of a polyline, in vertex mode most
+    states) is settled as soon as its one predecessor is, without the heap: its distance is
+    then final. A distance is the least float sum over paths either way, so the answers are
+    unchanged. O(S · (T_r + J_r log J_r)) for S segments, T_r transitions inside a catchment
+    and J_r of its states with several incoming steps; numba-parallel over origins.
+    """
+    n_seg = len(sm.length)
+    if n_seg == 0:
+        return np.zeros(0), np.zeros(0)
+    indeg = np.bincount(sm.to, minlength=2 * n_seg).astype(np.int64)
+    n_chunks = max(1, min(n_seg, numba.get_num_threads() * 8))
+    nc, td = _closeness_kernel(
+        sm.ptr, sm.to, sm.angle_cost, sm.metric_cost, indeg, float(radius), n_chunks
+    )
+    return nc, td / ANGLE_SCALE
+
+
 def _radii(radii: Sequence[float | str]) -> tuple[list[str], np.ndarray]:
     labels, values = [], []
     for r in radii:
@@ -572,3 +599,171 @@ def _kernel(ptr, to, acost, mcost, length, zrank, radii, do_choice, n_chunks):
     for c in range(n_chunks):
         ch += ch_acc[c]
     return nc, td, ch, reach
+
+
+@numba.njit(cache=True, inline="always")
+def _push4(hk, hv, size, key, val):
+    """Push onto a 4-ary min-heap (keys ``hk``, values ``hv``); returns the new size."""
+    i = size
+    while i > 0:
+        p = (i - 1) >> 2
+        if hk[p] <= key:
+            break
+        hk[i] = hk[p]
+        hv[i] = hv[p]
+        i = p
+    hk[i] = key
+    hv[i] = val
+    return size + 1
+
+
+@numba.njit(cache=True, inline="always")
+def _pop4(hk, hv, size):
+    """Pop the least key of a 4-ary min-heap: (key, value, new size)."""
+    key = hk[0]
+    val = hv[0]
+    size -= 1
+    lk = hk[size]
+    lv = hv[size]
+    i = 0
+    while True:
+        c = 4 * i + 1
+        if c >= size:
+            break
+        m = c
+        mk = hk[c]
+        for j in range(c + 1, min(c + 4, size)):
+            if hk[j] < mk:
+                mk = hk[j]
+                m = j
+        if lk <= mk:
+            break
+        hk[i] = mk
+        hv[i] = hv[m]
+        i = m
+    hk[i] = lk
+    hv[i] = lv
+    return key, val, size
+
+
+@tiered(_work_kernel, 12_000)
+@numba.njit(cache=True, parallel=True)
+def _closeness_kernel(ptr, to, acost, mcost, indeg, rad, n_chunks):
+    n_st = ptr.shape[0] - 1
+    n_seg = n_st // 2
+    nc = np.zeros(n_seg)
+    td = np.zeros(n_seg)
+    finite = np.isfinite(rad)
+    n_tr = ptr[n_st]
+    big = np.iinfo(np.int64).max
+    for c in numba.prange(n_chunks):
+        hk = np.empty(n_tr + 4, np.float64)
+        hv = np.empty(n_tr + 4, np.int64)
+        stack = np.empty(n_st, np.int64)
+        mdist = np.full(n_st, np.inf)
+        dm = np.full(n_seg, np.inf)
+        adist = np.full(n_st, big, np.int64)
+        settled = np.zeros(n_st, np.bool_)
+        order = np.empty(n_st, np.int64)
+        mtouched = np.empty(n_st, np.int64)
+        segbest = np.full(n_seg, big, np.int64)
+        for src in range(c, n_seg, n_chunks):
+            # ---- metric catchment (midpoint distances), bounded by the radius
+            n_mt = 0
+            if finite:
+                size = 0
+                for e in range(2):
+                    s0 = 2 * src + e
+                    mdist[s0] = 0.0
+                    mtouched[n_mt] = s0
+                    n_mt += 1
+                    size = _push4(hk, hv, size, 0.0, s0)
+                while size > 0:
+                    d, s, size = _pop4(hk, hv, size)
+                    if settled[s] or d > mdist[s]:
+                        continue
+                    settled[s] = True
+                    stack[0] = s
+                    top = 1
+                    while top > 0:
+                        top -= 1
+                        u = stack[top]
+                        du = mdist[u]
+                        sg = u >> 1
+                        if du < dm[sg]:
+                            dm[sg] = du
+                        for k in range(ptr[u], ptr[u + 1]):
+                            w = to[k]
+                            nd = du + mcost[k]
+                            if nd <= rad and nd < mdist[w]:
+                                if mdist[w] == np.inf:
+                                    mtouched[n_mt] = w
+                                    n_mt += 1
+                                mdist[w] = nd
+                                if indeg[w] == 1:  # u is its only way in: final now
+                                    settled[w] = True
+                                    stack[top] = w
+                                    top += 1
+                                else:
+                                    size = _push4(hk, hv, size, nd, w)
+                for q in range(n_mt):
+                    settled[mtouched[q]] = False
+            # ---- least-angle search inside the catchment
+            n_ord = 0
+            size = 0
+            for e in range(2):
+                s0 = 2 * src + e
+                adist[s0] = 0
+                size = _push4(hk, hv, size, 0.0, s0)
+            while size > 0:
+                key, s, size = _pop4(hk, hv, size)
+                if settled[s] or key > adist[s]:
+                    continue
+                settled[s] = True
+                stack[0] = s
+                top = 1
+                while top > 0:
+                    top -= 1
+                    u = stack[top]
+                    order[n_ord] = u
+                    n_ord += 1
+                    du = adist[u]
+                    for k in range(ptr[u], ptr[u + 1]):
+                        w = to[k]
+                        if finite and not (dm[w >> 1] <= rad):
+                            continue
+                        nd = du + acost[k]
+                        if nd < adist[w]:
+                            adist[w] = nd
+                            if indeg[w] == 1:
+                                settled[w] = True
+                                stack[top] = w
+                                top += 1
+                            else:
+                                size = _push4(hk, hv, size, float(nd), w)
+            # ---- closeness per segment (best of its two states)
+            cnt = 0
+            tot = 0
+            for q in range(n_ord):
+                s = order[q]
+                sg = s >> 1
+                if segbest[sg] == big:
+                    cnt += 1
+                    segbest[sg] = adist[s]
+                elif adist[s] < segbest[sg]:
+                    segbest[sg] = adist[s]
+            for q in range(n_ord):
+                s = order[q]
+                sg = s >> 1
+                if segbest[sg] != big:
+                    tot += segbest[sg]
+                    segbest[sg] = big
+                settled[s] = False
+                adist[s] = big
+            nc[src] = cnt
+            td[src] = tot
+            for q in range(n_mt):
+                s = mtouched[q]
+                mdist[s] = np.inf
+                dm[s >> 1] = np.inf
+    return nc, td
