@@ -4,7 +4,7 @@ premises and emergency phones, dwellings, building targets and route samples."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -15,6 +15,9 @@ from safespace._classify import DWELLINGS
 from safespace._geom import inner_points
 from safespace.analyses._kern_router import Router
 from safespace.errors import InputError
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 #: Residential ``building=*`` values counted as dwellings: the layout's one vocabulary
 #: (``_classify.DWELLINGS``; this list once had 8 of its 13 values, so PA001 counted homes
@@ -27,7 +30,7 @@ DWELLING_VALUES = DWELLINGS
 # --------------------------------------------------------------------------------------------
 
 
-def _load_extra(extra: Any, layout: Any) -> gpd.GeoDataFrame:
+def _load_extra(extra: Any, layout: Layout) -> gpd.GeoDataFrame:
     """Police premises given outside the layout: a police layer frame or a file path."""
     if isinstance(extra, str | Path):
         from safespace.layout import load
@@ -42,7 +45,7 @@ def _load_extra(extra: Any, layout: Any) -> gpd.GeoDataFrame:
 
 
 def premises_points(
-    layout: Any,
+    layout: Layout,
     which: str = "police",
     *,
     extra_police: Any = None,
@@ -152,7 +155,7 @@ def dwelling_mask(buildings: gpd.GeoDataFrame) -> tuple[np.ndarray, bool]:
     return np.ones(len(buildings), dtype=bool), False
 
 
-def homes(layout: Any) -> np.ndarray:
+def homes(layout: Layout) -> np.ndarray:
     """Per row of ``layout.buildings``: is it a home? The layout's one dwelling vocabulary
     (:func:`safespace._classify.dwelling_mask`: tags, ``building:use``, an ``entrance=home``)
     when the buildings carry it, else :func:`dwelling_mask`."""
@@ -166,7 +169,7 @@ def homes(layout: Any) -> np.ndarray:
     return dwelling_mask(b)[0]
 
 
-def building_targets(layout: Any, router: Router) -> pd.DataFrame:
+def building_targets(layout: Layout, router: Router) -> pd.DataFrame:
     """One or more destination points per building: its tagged entrances, else the point of
     its outline nearest the network.
 

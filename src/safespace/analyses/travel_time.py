@@ -40,7 +40,7 @@ and destinations); this module holds the field and the isochrones and re-exports
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -76,6 +76,9 @@ from safespace.analyses._kern_targets import (  # noqa: F401  (re-exported)
     route_samples,
 )
 from safespace.analyses.network import WALK_SPEED_MPS
+
+if TYPE_CHECKING:
+    from safespace.layout import Layout
 
 __all__ = [
     "AccessField",
@@ -130,7 +133,7 @@ class AccessField:
 
 
 def _network(
-    layout: Any,
+    layout: Layout,
     mode: str,
     graph: nx.MultiGraph | None,
     *,
@@ -148,7 +151,7 @@ def _network(
     raise ValueError(f"mode must be 'walk' or 'drive', not {mode!r}")
 
 
-def _premises(layout: Any, mode: str, premises: Any, extra_police: Any) -> gpd.GeoDataFrame:
+def _premises(layout: Layout, mode: str, premises: Any, extra_police: Any) -> gpd.GeoDataFrame:
     if premises is None:
         premises = "public" if mode == "walk" else "police"
     if isinstance(premises, str):
@@ -258,7 +261,7 @@ def _from_vehicle(
 
 
 def access_field(
-    layout: Any,
+    layout: Layout,
     mode: str = "walk",
     *,
     premises: Any = None,
@@ -409,7 +412,7 @@ def access_field(
 
 
 def police_travel_times(
-    layout: Any,
+    layout: Layout,
     mode: str = "walk",
     *,
     premises: Any = None,
@@ -483,7 +486,7 @@ def _substrings(geoms: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.nda
 
 
 def police_isochrones(
-    layout: Any,
+    layout: Layout,
     mode: str = "walk",
     thresholds_s: Any = (300.0, 600.0),
     *,
