@@ -11,6 +11,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from safespace._memory import release_free_memory
 from safespace._timeout import time_limit
 from safespace._version import __version__
 from safespace.errors import ResourceLimitError
@@ -308,6 +309,8 @@ def assess(
         except Exception as exc:  # isolate a failing rule; the assessment goes on
             failures.append(RuleFailure(rid, type(exc).__name__, str(exc), traceback.format_exc()))
             continue
+        finally:
+            release_free_memory()  # the freed heap of this rule's analyses goes back to the OS
         areas_run.add(rule_.area)
         for item in produced:
             if isinstance(item, Finding):

@@ -228,6 +228,10 @@ def _unique(keys: np.ndarray) -> np.ndarray:
     return k[np.r_[True, k[1:] != k[:-1]]] if len(k) else k
 
 
+#: Samples per block of the candidate-pair search in :func:`surveillance_field`.
+_SAMPLE_BLOCK = 20_000
+
+
 def surveillance_field(
     layout: Layout,
     *,
@@ -305,26 +309,35 @@ def surveillance_field(
     sxy = shapely.get_coordinates(samples.geometry.values) if n else np.empty((0, 2))
     pairs_i = pairs_o = np.empty(0, dtype=np.int64)
     dist = np.empty(0)
+    n_candidates = 0
     if n and len(obs):
         oxy = obs[["x", "y"]].to_numpy()
-        coo = cKDTree(sxy).sparse_distance_matrix(
-            cKDTree(oxy), max_distance, output_type="coo_matrix"
-        )
-        pairs_i, pairs_o, dist = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
-        # sparse_distance_matrix drops exact zeros; a sample on an observer is not overlooked
-        # by it (it stands against the wall) so nothing is lost.
-    n_candidates = len(pairs_i)
-    if n_candidates:
-        v = sxy[pairs_i] - oxy[pairs_o]
-        facing = (
-            v[:, 0] * obs["nx"].to_numpy()[pairs_o] + v[:, 1] * obs["ny"].to_numpy()[pairs_o] > 1e-9
-        )
-        pairs_i, pairs_o, dist = pairs_i[facing], pairs_o[facing], dist[facing]
+        onx, ony, oz = obs["nx"].to_numpy(), obs["ny"].to_numpy(), obs["z"].to_numpy()
+        otree = cKDTree(oxy)
         index = SightIndex.from_layout(layout, storey_height=storey_height, building_segments=walls)
-        a = np.column_stack([oxy[pairs_o], obs["z"].to_numpy()[pairs_o]])
-        bpt = np.column_stack([sxy[pairs_i], np.full(len(pairs_i), target_height)])
-        clear = ~index.blocked(a, bpt)
-        pairs_i, pairs_o, dist = pairs_i[clear], pairs_o[clear], dist[clear]
+        kept = []
+        # Samples in blocks, so only one block's candidate pairs (tens of bytes each, millions
+        # in a city) are held at once; the visible pairs are the same as in one pass.
+        for lo in range(0, n, _SAMPLE_BLOCK):
+            block = sxy[lo : lo + _SAMPLE_BLOCK]
+            coo = cKDTree(block).sparse_distance_matrix(
+                otree, max_distance, output_type="coo_matrix"
+            )
+            # sparse_distance_matrix drops exact zeros; a sample on an observer is not
+            # overlooked by it (it stands against the wall) so nothing is lost.
+            bi, bo, bd = coo.row.astype(np.int64) + lo, coo.col.astype(np.int64), coo.data
+            del coo
+            n_candidates += len(bi)
+            v = sxy[bi] - oxy[bo]
+            facing = v[:, 0] * onx[bo] + v[:, 1] * ony[bo] > 1e-9
+            bi, bo, bd = bi[facing], bo[facing], bd[facing]
+            a = np.column_stack([oxy[bo], oz[bo]])
+            bpt = np.column_stack([sxy[bi], np.full(len(bi), target_height)])
+            clear = ~index.blocked(a, bpt)
+            kept.append((bi[clear], bo[clear], bd[clear]))
+        pairs_i = np.concatenate([k[0] for k in kept])
+        pairs_o = np.concatenate([k[1] for k in kept])
+        dist = np.concatenate([k[2] for k in kept])
 
     out = samples.copy()
     bld = obs["building"].to_numpy(np.int64)[pairs_o] if len(pairs_o) else pairs_o
