@@ -433,6 +433,14 @@ def is_missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def tag_text(value) -> str | None:
+    """A tag value as text, or None for a missing one (never NaN) or one that is blank."""
+    if is_missing(value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
 #: Height of a storey, m, when only ``building:levels`` is tagged (safespace convention
 #: [unverified]: 3 m a storey, the usual figure for homes).
 STOREY_HEIGHT_M = 3.0

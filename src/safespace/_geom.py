@@ -1,10 +1,12 @@
 """Small geometry helpers shared across analyses and rules: a point inside a polygon that
-turns with it, and the one finder of flagged runs along sampled chains."""
+turns with it, the one finder of flagged runs along sampled chains, and vectorised line
+substrings."""
 
 from __future__ import annotations
 
 import numpy as np
 import shapely
+import shapely.ops
 
 
 def inner_points(geoms):
@@ -103,4 +105,50 @@ def flag_runs(
             if end - start >= min_length_m - 1e-9:
                 sel = rows[i0 : i1 + 1]
                 out.append((int(c), float(start), float(end), sel[flag[sel]]))
+    return out
+
+
+def line_substrings(lines: np.ndarray, a0: np.ndarray, a1: np.ndarray) -> np.ndarray:
+    """``shapely.ops.substring(lines[k], a0[k], a1[k])`` for every k, vectorised.
+
+    The same construction as shapely's: the point at ``a0``, the vertices strictly between
+    ``a0`` and ``a1`` along the line, the point at ``a1``. Pieces outside the case
+    0 ≤ a0 < a1, a0 < length fall back to shapely. O(Σ vertices of the lines).
+    """
+    lines = np.asarray(lines, dtype=object)
+    a0 = np.asarray(a0, dtype=float)
+    a1 = np.asarray(a1, dtype=float)
+    k = lines.size
+    out = np.empty(k, dtype=object)
+    if k == 0:
+        return out
+    length = shapely.length(lines)
+    easy = (a0 >= 0) & (a0 < a1) & (a0 < length)
+    for i in np.flatnonzero(~easy):
+        out[i] = shapely.ops.substring(lines[i], a0[i], a1[i])
+    ids = np.flatnonzero(easy)
+    if ids.size == 0:
+        return out
+    ls = lines[ids]
+    p0 = shapely.get_coordinates(shapely.line_interpolate_point(ls, a0[ids]))
+    p1 = shapely.get_coordinates(shapely.line_interpolate_point(ls, a1[ids]))
+    xy, owner = shapely.get_coordinates(ls, return_index=True)
+    nv = np.bincount(owner, minlength=ids.size)
+    first = np.cumsum(nv) - nv
+    seg = np.zeros(owner.size)
+    same = owner[1:] == owner[:-1]
+    d = xy[1:] - xy[:-1]
+    seg[1:] = np.where(same, np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2), 0.0)
+    # distance along the line of each vertex (sequential sums, as shapely's loop)
+    cum = np.cumsum(seg)
+    cum = cum - cum[first][owner]
+    last = np.r_[~same, True]  # a line's last vertex is never an interior one
+    keep = ~last & (cum > a0[ids][owner]) & (cum < a1[ids][owner])
+    n = ids.size
+    cx = np.concatenate([p0[:, 0], xy[keep, 0], p1[:, 0]])
+    cy = np.concatenate([p0[:, 1], xy[keep, 1], p1[:, 1]])
+    who = np.concatenate([np.arange(n), owner[keep], np.arange(n)])
+    pos = np.concatenate([np.full(n, -1), np.flatnonzero(keep), np.full(n, owner.size)])
+    order = np.lexsort((pos, who))
+    out[ids] = shapely.linestrings(np.column_stack([cx[order], cy[order]]), indices=who[order])
     return out

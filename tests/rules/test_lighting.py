@@ -134,7 +134,7 @@ def test_bad_class_name_is_a_rule_error():
 
 
 def test_vectorised_substrings_match_shapely_substring():
-    from safespace.analyses.lighting_grid import _substrings
+    from safespace._geom import line_substrings as _substrings
 
     rng = np.random.default_rng(2)
     lines, a0, a1 = [], [], []

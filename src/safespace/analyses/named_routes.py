@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
-from safespace.analyses.lighting_grid import _tag
+from safespace._classify import tag_text
 
 if TYPE_CHECKING:
     from safespace.layout import Layout
@@ -53,7 +53,7 @@ def named_route_index(layout: Layout) -> tuple[shapely.STRtree | None, np.ndarra
         return None, np.empty(0, dtype=object), np.empty(0, dtype=object)
     names = np.concatenate([f["name"].to_numpy(dtype=object) for f in parts])
     geoms = np.concatenate([f.geometry.values for f in parts])
-    ok = np.array([_tag(n) is not None for n in names], dtype=bool)
+    ok = np.array([tag_text(n) is not None for n in names], dtype=bool)
     if not ok.any():
         return None, np.empty(0, dtype=object), np.empty(0, dtype=object)
     return shapely.STRtree(geoms[ok]), names[ok], geoms[ok]

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safespace._geom import inner_points
+from safespace._geom import inner_points, line_substrings
 from safespace.analyses._kern_router import (  # noqa: F401  (re-exported)
     _MIN_PIECE,
     _OFFSET,
@@ -457,34 +457,6 @@ def police_travel_times(
 # --------------------------------------------------------------------------------------------
 
 
-def _substrings(geoms: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Vectorised line substrings between distances ``start`` < ``end`` along each line."""
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
-    seg = np.zeros(len(coords))
-    same = np.r_[False, idx[1:] == idx[:-1]]
-    seg[same] = np.hypot(*(coords[same] - coords[np.flatnonzero(same) - 1]).T)
-    cum = np.cumsum(seg)
-    firsts = np.flatnonzero(~same)
-    cum -= np.repeat(cum[firsts], np.diff(np.r_[firsts, len(cum)]))
-    p0 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, start))
-    p1 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, end))
-    inside = (cum > start[idx]) & (cum < end[idx])
-    # vertices per output line: start point, interior vertices, end point
-    n_in = np.bincount(idx[inside], minlength=len(geoms))
-    total = n_in + 2
-    out_idx = np.repeat(np.arange(len(geoms)), total)
-    pos = np.cumsum(total) - total
-    xy = np.empty((total.sum(), 2))
-    xy[pos] = p0
-    xy[pos + total - 1] = p1
-    inner_slot = np.arange(total.sum())
-    mask = np.ones(total.sum(), dtype=bool)
-    mask[pos] = False
-    mask[pos + total - 1] = False
-    xy[inner_slot[mask]] = coords[inside]
-    return shapely.linestrings(xy, indices=out_idx)
-
-
 def police_isochrones(
     layout: Layout,
     mode: str = "walk",
@@ -558,7 +530,7 @@ def police_isochrones(
         s = np.concatenate(parts_s)
         e = np.concatenate(parts_e)
         if len(g):
-            lines = _substrings(g, s, e)
+            lines = line_substrings(g, s, e)
             net = float(np.sum(shapely.length(lines)))
             poly = shapely.union_all(shapely.buffer(lines, buffer_m))
         else:

@@ -22,7 +22,7 @@ settings group, naming, the assumptions behind modelled light) is in :mod:`._sha
 
 from __future__ import annotations
 
-from safespace.analyses.lighting_grid import LOWEST_CLASS, P_CLASSES
+from safespace.analyses.lighting_stretches import LOWEST_CLASS, P_CLASSES
 from safespace.rules.lighting._shared import (
     CLASS_PARAMS,
     GRID_PARAMS,

@@ -10,15 +10,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safespace.analyses.lighting_grid import (
-    LIT_UNLIT,
+from safespace._classify import LIT_UNLIT, tag_text
+from safespace.analyses.lamp_inputs import layout_lamps
+from safespace.analyses.lighting_grid import entrance_illuminance, illuminance_grid, lamp_shading
+from safespace.analyses.lighting_stretches import (
     P_CLASSES,
-    _tag,
     class_keys,
-    entrance_illuminance,
-    illuminance_grid,
-    lamp_shading,
-    layout_lamps,
     required_classes,
     stretch_table,
 )
@@ -169,7 +166,7 @@ def _near_name(site: Site, geom, exclude: str | None = None, within: float = 30.
 def _place(site: Site, kind: str, fid: str, name: str | None, highway: str | None, geom) -> str:
     """How a message names a route or area: its street name; a drawn id (``footway fp01``);
     else ``the footway`` beside the nearest named street."""
-    name, highway = _tag(name), _tag(highway)
+    name, highway = tag_text(name), tag_text(highway)
     if name:
         return name
     word = _WORDS.get(kind if kind != "route" else (highway or ""), "road")

@@ -8,10 +8,8 @@ from collections.abc import Iterator
 import numpy as np
 import shapely
 
-from safespace.analyses.lighting_grid import (
-    _lamps_partial,
-    _tag,
-)
+from safespace._classify import tag_text
+from safespace.analyses.lighting_stretches import lamps_partial
 from safespace.findings import Finding, Metric
 from safespace.rules.engine import Param, Site, rule
 from safespace.rules.lighting._shared import (
@@ -45,8 +43,8 @@ def _entrance_place(site: Site, fid: str, geom) -> str:
         bfid = hit.iat[0] if len(hit) else None
     if bfid is not None and not layout.buildings.empty and "name" in layout.buildings:
         nm = layout.buildings.loc[layout.buildings["fid"] == bfid, "name"]
-        if len(nm) and _tag(nm.iat[0]):
-            return f"the entrance of {_tag(nm.iat[0])}"
+        if len(nm) and tag_text(nm.iat[0]):
+            return f"the entrance of {tag_text(nm.iat[0])}"
     if not _RAW_ID.match(str(fid)):
         return f"entrance {fid}"
     near = _near_name(site, geom)
@@ -175,7 +173,7 @@ def facial_recognition(site: Site) -> Iterator[Finding | Metric]:
     if site.params["check_entrances"]:
         ent = site.shared("lighting", "entrances")
         ent = ent[(ent["kind"] == "entrance") & ent["in_site"].astype(bool)]
-        partial = _lamps_partial(site.layout, ent["origin"].to_numpy(dtype=object))
+        partial = lamps_partial(site.layout, ent["origin"].to_numpy(dtype=object))
         below = ent["E_sc"].to_numpy(dtype=float) < thr
         unknown = ent[partial & below]
         if len(unknown):

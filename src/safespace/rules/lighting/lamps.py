@@ -8,15 +8,10 @@ from collections.abc import Iterator
 import numpy as np
 import shapely
 
-from safespace.analyses.lighting_grid import (
-    GENERIC_NAMES,
-    LIT_DUSK_TO_DAWN,
-    LIT_PART_NIGHT,
-    LIT_UNLIT,
-    _lamps_partial,
-    _tag,
-    indoor_mask,
-)
+from safespace._classify import LIT_DUSK_TO_DAWN, LIT_PART_NIGHT, LIT_UNLIT, tag_text
+from safespace.analyses.lamp_inputs import GENERIC_NAMES
+from safespace.analyses.lighting_grid import indoor_mask
+from safespace.analyses.lighting_stretches import lamps_partial
 from safespace.findings import Finding, Metric
 from safespace.rules._common import where_unnamed
 from safespace.rules.engine import Param, Site, rule
@@ -93,13 +88,13 @@ def must_be_lit(site: Site) -> Iterator[Finding | Metric]:
     ).reset_index()  # fmt: skip
     fr = layout.foot_routes
     feat = per["feature"].to_numpy()
-    lit_all = np.array([_tag(v) for v in fr["lit"].to_numpy(dtype=object)[feat]], dtype=object)
+    lit_all = np.array([tag_text(v) for v in fr["lit"].to_numpy(dtype=object)[feat]], dtype=object)
     hw_all = fr["highway"].to_numpy(dtype=object)[feat]
     name_all = fr["name"].to_numpy(dtype=object)[feat] if "name" in fr else [None] * len(feat)
     origin = (
         fr["origin"].to_numpy(dtype=object)[feat] if "origin" in fr else ["proposal"] * len(feat)
     )
-    partial = _lamps_partial(layout, origin)
+    partial = lamps_partial(layout, origin)
     unlit = np.isin(lit_all, LIT_UNLIT)
     no_lamp = per["lamps"].to_numpy() == 0
     fail = np.flatnonzero(unlit | (no_lamp & ~partial))
@@ -110,7 +105,7 @@ def must_be_lit(site: Site) -> Iterator[Finding | Metric]:
     e_min = per["E_min"].to_numpy(dtype=float)
     for j, i in enumerate(fail):
         fid, lit, geom = fids[i], lit_all[i], geoms[j]
-        place = _place(site, "route", fid, _tag(name_all[i]), hw_all[i], geom)
+        place = _place(site, "route", fid, tag_text(name_all[i]), hw_all[i], geom)
         rests_on = ["footpath_highways" if hw_all[i] in footpaths else "must_light_highways"]
         n += 1
         if unlit[i]:
@@ -154,16 +149,16 @@ def must_be_lit(site: Site) -> Iterator[Finding | Metric]:
         )
     if site.params["parking_must_be_lit"]:
         for (feature, fid), pts in g[g["kind"] == "parking"].groupby(["feature", "fid"]):
-            lit = _tag(pts["lit"].iat[0])
+            lit = tag_text(pts["lit"].iat[0])
             tagged_unlit = lit in LIT_UNLIT
             no_lamp = bool((pts["lamps_in_reach"] == 0).all())
             if not (
-                tagged_unlit or (no_lamp and not _lamps_partial(layout, [pts["origin"].iat[0]])[0])
+                tagged_unlit or (no_lamp and not lamps_partial(layout, [pts["origin"].iat[0]])[0])
             ):
                 continue
             n += 1
             geom = layout.parking.geometry.values[feature]
-            place = _cap(_place(site, "parking", fid, _tag(pts["name"].iat[0]), None, geom))
+            place = _cap(_place(site, "parking", fid, tag_text(pts["name"].iat[0]), None, geom))
             yield Finding(
                 severity="high" if tagged_unlit else "medium",
                 title="Parking must be lit but is unlit",
@@ -179,13 +174,13 @@ def must_be_lit(site: Site) -> Iterator[Finding | Metric]:
     if site.params["police_entrance_must_be_lit"]:
         ent = site.shared("lighting", "entrances")
         pol = ent[(ent["kind"] == "police") & (ent["E_h"] <= 0.0)]
-        partial = _lamps_partial(layout, pol["origin"].to_numpy(dtype=object))
+        partial = lamps_partial(layout, pol["origin"].to_numpy(dtype=object))
         for row in pol[~partial].itertuples():
             n += 1
             name = None
             if not layout.police.empty and "name" in layout.police:
                 hit = layout.police.loc[layout.police["fid"] == row.fid, "name"]
-                name = _tag(hit.iat[0]) if len(hit) else None
+                name = tag_text(hit.iat[0]) if len(hit) else None
             who = name or (
                 f"police premises {row.fid}"
                 if not _RAW_ID.match(str(row.fid))
@@ -244,7 +239,7 @@ def dusk_to_dawn(site: Site) -> Iterator[Finding | Metric]:
             n += 1
             fid = layer["fid"].iat[i]
             geom = layer.geometry.values[i]
-            place = _cap(_place(site, kind, fid, _tag(names[i]), _tag(hws[i]), geom))
+            place = _cap(_place(site, kind, fid, tag_text(names[i]), tag_text(hws[i]), geom))
             yield Finding(
                 severity="medium",
                 title="Lighting switched off part of the night",

@@ -9,16 +9,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safespace.analyses.lighting_grid import (
-    LIT_DUSK_TO_DAWN,
-    LIT_UNLIT,
+from safespace._classify import LIT_DUSK_TO_DAWN, LIT_UNLIT, tag_text
+from safespace._geom import line_substrings
+from safespace.analyses.lighting_stretches import (
     LOWEST_CLASS,
     P_CLASSES,
-    _lamps_partial,
-    _route_parts,
-    _substrings,
-    _tag,
     class_keys,
+    lamps_partial,
+    route_parts,
 )
 from safespace.findings import Finding, Metric, Score
 from safespace.rules.engine import Param, Site, rule
@@ -101,7 +99,7 @@ def _p_class_finding(site: Site, rows: list, below_all: bool) -> Finding:
         "best_class_met": _best_class_met(e_avg, e_min),
         "length_m": None if length is None else round(length, 1),
         "grid_points": int(sum(int(r.n) for r in rows)),
-        "lit_tag": _tag(first.lit),
+        "lit_tag": tag_text(first.lit),
         "lamps_in_reach": int(max(int(r.lamps) for r in rows)),
         "stretches": [
             {
@@ -306,8 +304,8 @@ def dark_spots(site: Site) -> Iterator[Finding | Metric]:
         ph=("lamps_assumed_photometry", "max"), ht=("lamps_assumed_height", "max"),
         fx=("lamps_assumed_flux", "max"),
     ).reset_index()  # fmt: skip
-    lit = np.array([_tag(v) for v in rows["lit"]], dtype=object)
-    partial = _lamps_partial(site.layout, rows["origin"].to_numpy(dtype=object))
+    lit = np.array([tag_text(v) for v in rows["lit"]], dtype=object)
+    partial = lamps_partial(site.layout, rows["origin"].to_numpy(dtype=object))
     no_lamp = rows["lamps"].to_numpy() == 0
     # in partial data a cross-section no mapped lamp lights is unknown (as in LT001)
     unknown = (no_lamp | (rows["E"].to_numpy() <= 0.0)) & partial & ~np.isin(lit, LIT_UNLIT)
@@ -345,12 +343,12 @@ def dark_spots(site: Site) -> Iterator[Finding | Metric]:
     assumed_any = (by_run["ph"] + by_run["ht"] + by_run["fx"]) > 0
     partial_any = np.maximum.reduceat(partial[dark_idx].astype(int), bounds[:-1]) > 0
     keep = np.flatnonzero(length >= site.params["min_length_m"] - 1e-9)
-    parts, pfirst = _route_parts(site.layout)
+    parts, pfirst = route_parts(site.layout)
     feat = rows["feature"].to_numpy()
     part_no = rows["part"].to_numpy()
     pid = pfirst[feat[firsts[keep]]] + part_no[firsts[keep]]
     plen = shapely.length(parts[pid])
-    geoms = _substrings(parts[pid], np.maximum(a0[keep], 0.0), np.minimum(a1[keep], plen))
+    geoms = line_substrings(parts[pid], np.maximum(a0[keep], 0.0), np.minimum(a1[keep], plen))
     cls_a = rows["cls"].to_numpy(dtype=object)
     key_a = rows["cls_key"].to_numpy(dtype=object)
     hw_a = rows["highway"].to_numpy(dtype=object)
@@ -367,7 +365,7 @@ def dark_spots(site: Site) -> Iterator[Finding | Metric]:
         rests_on = ["min_length_m"] + (["long_dark_m"] if medium else [])
         if not below_all:
             rests_on.append(str(key_a[first]))
-        place = _place(site, "route", fid_a[first], _tag(name_a[first]), hw_a[first], geoms[j])
+        place = _place(site, "route", fid_a[first], tag_text(name_a[first]), hw_a[first], geoms[j])
         modelled = bool(lamp_any[r]) and (bool(assumed_any[r]) or bool(partial_any[r]))
         if lit[first] in LIT_UNLIT:
             modelled = False

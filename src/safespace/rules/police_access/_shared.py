@@ -11,13 +11,13 @@ import numpy as np
 import shapely
 
 from safespace._classify import LIT_ON
+from safespace._geom import line_substrings
 from safespace._place import plural
 from safespace.analyses.named_routes import NamedWays, named_ways, way_name
 from safespace.analyses.network import DRIVE_SPEED_KMH
 from safespace.analyses.siting import siting
 from safespace.analyses.travel_time import (
     WALK_SPEED_MPS,
-    _substrings,
     access_field,
     homes,
 )
@@ -284,7 +284,7 @@ def _stretches(field, mask: np.ndarray, routes_layer) -> shapely.Geometry | None
     geoms = routes_layer.geometry.values[r["route"].to_numpy()]
     along = r["along_m"].to_numpy(dtype=float)
     half = r["length_m"].to_numpy(dtype=float) / 2
-    lines = _substrings(geoms, np.maximum(along - half, 0), along + half)
+    lines = line_substrings(geoms, np.maximum(along - half, 0), along + half)
     return shapely.line_merge(shapely.union_all(lines))
 
 
