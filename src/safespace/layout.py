@@ -19,6 +19,7 @@ from pyproj.exceptions import CRSError
 from safespace._classify import LAYERS, classify, empty_layer, layer_of
 from safespace._context import join_routes, replace_inside
 from safespace._crs import check_coordinates, crs_choice
+from safespace._geom import convex_hull_xy
 from safespace._hygiene import clean_features, merge_duplicates
 from safespace.errors import InputError
 from safespace.findings import InputNote
@@ -172,10 +173,10 @@ def data_extent(layout: Layout) -> shapely.Geometry:
         return shapely.Polygon()
     coords = shapely.get_coordinates(np.concatenate(geoms))
     coords = coords[np.isfinite(coords).all(axis=1)]
-    hull = shapely.convex_hull(shapely.multipoints(coords))
+    hull = convex_hull_xy(coords)
     if not layout.buildings.empty:
         pts = shapely.get_coordinates(layout.buildings.geometry.values)
-        b_hull = shapely.convex_hull(shapely.multipoints(pts))
+        b_hull = convex_hull_xy(pts)
         if shapely.get_type_id(b_hull) == 3:
             hull = shapely.intersection(hull, b_hull)
     return hull
