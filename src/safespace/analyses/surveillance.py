@@ -56,6 +56,7 @@ from safespace.analyses._visibility import (
     NON_OBSERVING_BUILDINGS,
     STOREY_HEIGHT_M,
     SightIndex,
+    group_tuples,
     inside_any_xy,
     polygon_segments,
     route_samples,
@@ -355,15 +356,10 @@ def surveillance_field(
     np.minimum.at(nearest, pairs_i, dist)
     out["nearest_m"] = np.where(np.isinf(nearest), np.nan, nearest)
     fids = layout.buildings["fid"].to_numpy(object)
-    buildings = np.empty(n, dtype=object)
-    buildings[:] = [()] * n
-    if len(ib):
-        rows = ib[:, 0]
-        cuts = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1, len(rows)].tolist()
-        heads = rows[cuts[:-1]]
-        vals = fids[ib[:, 1]].tolist()
-        buildings[heads] = [tuple(vals[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
-    out["buildings"] = buildings
+    # ib is sorted by sample, so each tuple lists its buildings in index order
+    out["buildings"] = pd.Series(
+        group_tuples(ib[:, 0], fids[ib[:, 1]], n), index=out.index, dtype=object
+    )
     out.attrs.update(
         {
             "spacing": spacing,
